@@ -1,0 +1,289 @@
+"""Websocket consumers: the citizen's chat window and the officer's desk (protocol in docs/protocol.md)."""
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from portal import ratelimit
+
+from . import actions, desk_state, selectors
+from .actions import ChatError
+from .events import conversation_group, user_group, window_group
+from .payloads import conversation_payload, message_payload
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+def _int(frame: dict, key: str, *, minimum: int = 0) -> int:
+    value = frame.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ChatError(f"字段 {key} 必须是不小于 {minimum} 的整数。", "bad_frame")
+    return value
+
+
+class BaseConsumer(AsyncJsonWebsocketConsumer):
+    """Shared frame handling: JSON validation, a flood limit, and Chinese error frames."""
+
+    handlers: dict[str, str] = {}
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            await self.send_error("bad_frame", "只接受 JSON 文本帧。")
+            return
+        if len(text_data) > 16_000:
+            await self.send_error("bad_frame", "消息帧过大。")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_error("bad_frame", "消息格式不正确（不是有效的 JSON）。")
+            return
+        await self.receive_json(frame)
+
+    async def receive_json(self, frame, **kwargs):
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error("bad_frame", "消息格式不正确：缺少 type 字段。")
+            return
+        handler = self.handlers.get(frame["type"])
+        if handler is None:
+            await self.send_error("unknown_type", f"不支持的消息类型：{frame['type'][:40]}。")
+            return
+        if not await database_sync_to_async(ratelimit.hit)("ws_frame", str(self.user.pk)):
+            await self.send_error("rate_limited", "操作太频繁了，请稍候再试。")
+            return
+        try:
+            await getattr(self, handler)(frame)
+        except ChatError as error:
+            await self.send_error(error.code, error.message, ref=frame.get("client_id"))
+        except PermissionDenied as error:
+            await self.send_error("forbidden", str(error) or "您无权进行这个操作。")
+        except Http404 as error:
+            await self.send_error("not_found", str(error) or "没有找到。")
+
+    async def send_error(self, code: str, message: str, ref=None):
+        payload = {"type": "error", "code": code, "message": message}
+        if isinstance(ref, str):
+            payload["ref"] = ref[:64]
+        await self.send_json(payload)
+
+    async def send_history(self, conversation, after: int):
+        messages = await database_sync_to_async(selectors.messages_after)(conversation, after)
+        await self.send_json(
+            {
+                "type": "history",
+                "conversation": conversation.id,
+                "after": after,
+                "messages": [message_payload(m) for m in messages],
+            }
+        )
+
+    async def send_message_frame(self, conversation, body, client_id):
+        message, _created = await database_sync_to_async(actions.send_message)(
+            conversation=conversation, sender=self.user, body=body, client_id=client_id
+        )
+        # Sent after send_message returned, i.e. after its transaction committed.
+        await self.send_json(
+            {"type": "ack", "conversation": message.conversation_id, "client_id": message.client_id, "seq": message.seq}
+        )
+
+    # Events from the channel layer: each one only forwards JSON.
+    async def message_new(self, event):
+        await self.send_json({"type": "message", **event["message"]})
+
+    async def conversation_updated(self, event):
+        await self.send_json({"type": "conversation", "conversation": event["conversation"]})
+
+    async def typing(self, event):
+        await self.send_json({"type": "typing", "conversation": event["conversation"], "sender": event["sender"]})
+
+
+class ChatConsumer(BaseConsumer):
+    """The citizen's side of one conversation."""
+
+    handlers = {
+        "resume": "on_resume",
+        "ack_statement": "on_ack_statement",
+        "message": "on_message",
+        "typing": "on_typing",
+        "read": "on_read",
+        "close": "on_close",
+        "rate": "on_rate",
+        "ping": "on_ping",
+    }
+
+    async def connect(self):
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        try:
+            self.conversation = await database_sync_to_async(selectors.access_conversation)(
+                self.user, self.scope["url_route"]["kwargs"]["conversation_id"]
+            )
+        except (PermissionDenied, Http404):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if not self.user.is_citizen:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = conversation_group(self.conversation.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def on_resume(self, frame):
+        after = _int(frame, "after")
+        await self.send_json({"type": "conversation", "conversation": await self._conversation_payload()})
+        await self.send_history(self.conversation, after)
+        position = await database_sync_to_async(self._position)()
+        if position:
+            await self.send_json({"type": "queue", "conversation": self.conversation.id, "position": position})
+
+    def _position(self) -> int | None:
+        conversation = selectors.access_conversation(self.user, self.conversation.id)
+        if conversation.status != "queued" or conversation.first_question_at is None:
+            return None
+        return selectors.queue_position(conversation)
+
+    @database_sync_to_async
+    def _conversation_payload(self):
+        return conversation_payload(selectors.access_conversation(self.user, self.conversation.id))
+
+    async def on_ack_statement(self, frame):
+        await database_sync_to_async(actions.acknowledge_statement)(conversation=self.conversation, citizen=self.user)
+
+    async def on_message(self, frame):
+        await self.send_message_frame(self.conversation, frame.get("body"), frame.get("client_id"))
+
+    async def on_typing(self, frame):
+        await database_sync_to_async(actions.notify_typing)(conversation=self.conversation, user=self.user)
+
+    async def on_read(self, frame):
+        await database_sync_to_async(actions.mark_read)(
+            conversation=self.conversation, user=self.user, seq=_int(frame, "seq")
+        )
+
+    async def on_close(self, frame):
+        await database_sync_to_async(actions.close_conversation)(conversation=self.conversation, by=self.user)
+
+    async def on_rate(self, frame):
+        await database_sync_to_async(actions.rate_conversation)(
+            conversation=self.conversation, citizen=self.user, rating=frame.get("rating"), comment=frame.get("comment")
+        )
+        await self.send_json({"type": "rated", "conversation": self.conversation.id})
+
+    async def on_ping(self, frame):
+        await database_sync_to_async(actions.sweep)()
+        await self.send_json({"type": "pong"})
+
+    async def queue_position(self, event):
+        await self.send_json({"type": "queue", "conversation": event["conversation"], "position": event["position"]})
+
+
+class DeskConsumer(BaseConsumer):
+    """The officer's desk: every window, queue, chat and offline question of one officer."""
+
+    handlers = {
+        "state": "on_state",
+        "resume": "on_resume",
+        "heartbeat": "on_heartbeat",
+        "status": "on_status",
+        "take": "on_take",
+        "take_next": "on_take_next",
+        "message": "on_message",
+        "typing": "on_typing",
+        "read": "on_read",
+        "classify": "on_classify",
+        "close": "on_close",
+    }
+
+    async def connect(self):
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        if not self.user.is_officer:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        window_ids = await database_sync_to_async(
+            lambda: list(selectors.officer_window_ids(self.user))
+        )()
+        self.groups_joined = [user_group(self.user.id)] + [window_group(w) for w in window_ids]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await database_sync_to_async(actions.desk_connected)(officer=self.user, channel_name=self.channel_name)
+
+    async def disconnect(self, code):
+        if not hasattr(self, "groups_joined"):
+            return
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await database_sync_to_async(actions.desk_disconnected)(officer=self.user, channel_name=self.channel_name)
+
+    async def _conversation(self, frame):
+        return await database_sync_to_async(selectors.access_conversation)(self.user, _int(frame, "conversation", minimum=1))
+
+    async def on_state(self, frame):
+        await self.send_json(await database_sync_to_async(desk_state.desk_state)(self.user))
+
+    async def on_resume(self, frame):
+        conversation = await self._conversation(frame)
+        await self.send_history(conversation, _int(frame, "after"))
+
+    async def on_heartbeat(self, frame):
+        await database_sync_to_async(actions.desk_heartbeat)(officer=self.user, channel_name=self.channel_name)
+        await database_sync_to_async(actions.sweep)()
+        await self.send_json({"type": "pong"})
+
+    async def on_status(self, frame):
+        await database_sync_to_async(actions.set_status)(officer=self.user, status=frame.get("status"))
+
+    async def on_take(self, frame):
+        conversation = await self._conversation(frame)
+        await database_sync_to_async(actions.take_conversation)(officer=self.user, conversation=conversation)
+
+    async def on_take_next(self, frame):
+        taken = await database_sync_to_async(actions.take_next)(officer=self.user)
+        if taken is None:
+            await self.send_error("empty_queue", "当前没有排队的咨询。")
+
+    async def on_message(self, frame):
+        conversation = await self._conversation(frame)
+        await self.send_message_frame(conversation, frame.get("body"), frame.get("client_id"))
+
+    async def on_typing(self, frame):
+        conversation = await self._conversation(frame)
+        await database_sync_to_async(actions.notify_typing)(conversation=conversation, user=self.user)
+
+    async def on_read(self, frame):
+        conversation = await self._conversation(frame)
+        await database_sync_to_async(actions.mark_read)(conversation=conversation, user=self.user, seq=_int(frame, "seq"))
+
+    async def on_classify(self, frame):
+        conversation = await self._conversation(frame)
+        await database_sync_to_async(actions.classify_conversation)(
+            officer=self.user, conversation=conversation, classification=frame.get("classification")
+        )
+
+    async def on_close(self, frame):
+        conversation = await self._conversation(frame)
+        await database_sync_to_async(actions.close_conversation)(conversation=conversation, by=self.user)
+
+    async def conversation_taken(self, event):
+        await self.send_json({"type": "taken", "conversation": event["conversation"]})
+
+    async def queue_changed(self, event):
+        await self.send_json({"type": "queue_changed", "window": event["window"], "waiting": event["waiting"]})
+
+    async def presence_changed(self, event):
+        await self.send_json({"type": "presence", "status": event["status"]})
+
+    async def window_presence(self, event):
+        await self.send_json({"type": "window_presence", "window": event["window"]})

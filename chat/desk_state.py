@@ -1,0 +1,51 @@
+"""The snapshot a desk receives on connect and on request: everything one officer works on."""
+from django.utils import timezone
+
+from . import selectors
+from .models import Message, SenderKind
+from .payloads import conversation_payload, iso
+
+
+def _previews(conversation_ids: list[int]) -> dict[int, str]:
+    """Return each conversation's latest citizen message, in one query."""
+    rows = (
+        Message.objects.filter(conversation_id__in=conversation_ids, sender_kind=SenderKind.CITIZEN)
+        .order_by("conversation_id", "-seq")
+        .values_list("conversation_id", "body")
+    )
+    previews: dict[int, str] = {}
+    for conversation_id, body in rows:
+        previews.setdefault(conversation_id, body[:120])
+    return previews
+
+
+def desk_state(officer) -> dict:
+    window_ids = list(selectors.officer_window_ids(officer))
+    queued = list(selectors.queued_conversations(window_ids)[:100])
+    chats = list(selectors.open_conversations_of_officer(officer))
+    backlog = list(selectors.offline_backlog(officer)[:200])
+    previews = _previews([c.id for c in queued + chats + backlog])
+    now = timezone.now()
+    presence = selectors.presence_of(officer)
+
+    def item(conversation, **extra):
+        return {**conversation_payload(conversation, preview=previews.get(conversation.id, "")), **extra}
+
+    return {
+        "type": "state",
+        "now": iso(now),
+        "status": presence.status,
+        "chosen_status": presence.chosen_status,
+        "windows": [
+            {"id": w.id, "name": str(w), "max_concurrent_chats": w.max_concurrent_chats}
+            for w in selectors.windows_of_officer(officer)
+        ],
+        "online_windows": sorted(selectors.online_window_ids(window_ids)),
+        "queue": [item(c) for c in queued],
+        "chats": [item(c, unread=c.unread) for c in chats],
+        "backlog": [item(c, overdue=bool(c.due_at and c.due_at < now)) for c in backlog],
+        "canned_replies": [
+            {"id": r.id, "title": r.title, "body": r.body, "window": r.window_id}
+            for r in selectors.canned_replies(window_ids)
+        ],
+    }

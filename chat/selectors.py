@@ -1,0 +1,195 @@
+"""Reads for the duty room: access checks, queues, presence and histories."""
+import datetime
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from departments.models import Window
+
+from .models import (
+    CannedReply,
+    Conversation,
+    DeskConnection,
+    Message,
+    OfficerPresence,
+    PresenceStatus,
+    SenderKind,
+    Status,
+)
+
+AVAILABLE_STATUSES = (PresenceStatus.ONLINE, PresenceStatus.BUSY)
+
+
+def presence_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Return the moment before which a desk heartbeat is too old to count."""
+    return (now or timezone.now()) - datetime.timedelta(seconds=settings.PRESENCE_TIMEOUT_SECONDS)
+
+
+def live_officer_ids(now: datetime.datetime | None = None) -> QuerySet:
+    """Return the ids of officers with at least one desk heartbeating now."""
+    return DeskConnection.objects.filter(last_heartbeat__gte=presence_cutoff(now)).values("officer_id")
+
+
+def available_officers(window: Window) -> QuerySet:
+    """Return the window's officers who are on line and online or busy (not away)."""
+    return window.officers.filter(
+        id__in=live_officer_ids(), presence__chosen_status__in=AVAILABLE_STATUSES, is_active=True
+    )
+
+
+def online_window_ids(window_ids: Iterable[int]) -> set[int]:
+    """Return the ids among window_ids that have an officer on duty now (online or busy)."""
+    ids = list(window_ids)
+    if not ids:
+        return set()
+    return set(
+        Window.objects.filter(
+            id__in=ids,
+            officers__in=live_officer_ids(),
+            officers__presence__chosen_status__in=AVAILABLE_STATUSES,
+        ).values_list("id", flat=True)
+    )
+
+
+def officer_may_serve(officer, window_id: int) -> bool:
+    return officer.is_officer and officer.windows.filter(pk=window_id, is_active=True).exists()
+
+
+def access_conversation(user, conversation_id: int) -> Conversation:
+    """Return the conversation if the user may take part in it, else raise.
+
+    A citizen reaches only their own conversations; an officer only those of their windows.
+    """
+    if not user.is_authenticated:
+        raise PermissionDenied("请先登录。")
+    try:
+        conversation = Conversation.objects.select_related("window__department", "citizen", "officer").get(
+            pk=conversation_id
+        )
+    except (Conversation.DoesNotExist, ValueError, TypeError):
+        raise Http404("没有找到这个会话。") from None
+    if user.is_citizen and conversation.citizen_id == user.id:
+        return conversation
+    if user.is_officer and officer_may_serve(user, conversation.window_id):
+        return conversation
+    raise PermissionDenied("您无权查看这个会话。")
+
+
+def messages_after(conversation: Conversation, after_seq: int = 0, limit: int = 500) -> list[Message]:
+    """Return the conversation's messages with seq > after_seq, oldest first."""
+    return list(
+        Message.objects.filter(conversation=conversation, seq__gt=after_seq)
+        .select_related("sender")
+        .order_by("seq")[:limit]
+    )
+
+
+def conversations_of_citizen(citizen) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(citizen=citizen).select_related("window__department", "officer")
+
+
+def open_conversation_of_citizen(citizen, window: Window) -> Conversation | None:
+    return (
+        Conversation.objects.filter(citizen=citizen, window=window)
+        .exclude(status=Status.CLOSED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def queued_conversations(window_ids: Iterable[int]) -> QuerySet[Conversation]:
+    """Return the waiting conversations of the windows that have a question, longest waiting first."""
+    return (
+        Conversation.objects.filter(window_id__in=list(window_ids), status=Status.QUEUED, first_question_at__isnull=False)
+        .select_related("window__department", "citizen")
+        .order_by("queued_at", "id")
+    )
+
+
+def queue_position(conversation: Conversation) -> int:
+    """Return the 1-based place of a waiting conversation in its window's queue."""
+    ahead = Conversation.objects.filter(
+        window_id=conversation.window_id, status=Status.QUEUED, first_question_at__isnull=False
+    ).filter(Q(queued_at__lt=conversation.queued_at) | Q(queued_at=conversation.queued_at, id__lt=conversation.id))
+    return ahead.count() + 1
+
+
+def active_load(officer, window: Window | None = None) -> int:
+    qs = Conversation.objects.filter(officer=officer, status=Status.ACTIVE)
+    if window is not None:
+        qs = qs.filter(window=window)
+    return qs.count()
+
+
+def least_loaded_officer(window: Window):
+    """Return the available officer of the window with the fewest active chats under its limit, or None."""
+    return (
+        available_officers(window)
+        .filter(presence__chosen_status=PresenceStatus.ONLINE)
+        .annotate(
+            load=Count(
+                "handled_conversations",
+                filter=Q(handled_conversations__status=Status.ACTIVE, handled_conversations__window=window),
+            )
+        )
+        .filter(load__lt=window.max_concurrent_chats)
+        .order_by("load", "id")
+        .first()
+    )
+
+
+def open_conversations_of_officer(officer) -> QuerySet[Conversation]:
+    return (
+        Conversation.objects.filter(officer=officer, status=Status.ACTIVE)
+        .select_related("window__department", "citizen")
+        .annotate(
+            unread=Count(
+                "messages",
+                filter=Q(messages__sender_kind=SenderKind.CITIZEN, messages__seq__gt=F("officer_read_seq")),
+            )
+        )
+        .order_by("assigned_at")
+    )
+
+
+def offline_backlog(officer) -> QuerySet[Conversation]:
+    """Return the unanswered offline questions (留言) of the officer's windows, earliest due first."""
+    return (
+        Conversation.objects.filter(window__officers=officer, status=Status.OFFLINE)
+        .select_related("window__department", "citizen")
+        .order_by("due_at", "id")
+    )
+
+
+def canned_replies(window_ids: Iterable[int]) -> QuerySet[CannedReply]:
+    return CannedReply.objects.filter(Q(window__isnull=True) | Q(window_id__in=list(window_ids))).order_by(
+        "window_id", "ordering", "id"
+    )
+
+
+def presence_of(officer) -> OfficerPresence:
+    """Return the officer's presence; an officer who never opened the desk is offline."""
+    return OfficerPresence.objects.filter(officer=officer).first() or OfficerPresence(officer=officer)
+
+
+def windows_with_room(officer) -> QuerySet[Window]:
+    """Return the officer's active windows where their active chats are under the window's limit."""
+    return (
+        Window.objects.filter(officers=officer, is_active=True)
+        .annotate(
+            load=Count("conversations", filter=Q(conversations__officer=officer, conversations__status=Status.ACTIVE))
+        )
+        .filter(load__lt=F("max_concurrent_chats"))
+    )
+
+
+def officer_window_ids(officer) -> QuerySet:
+    return Window.objects.filter(officers=officer, is_active=True).values_list("id", flat=True)
+
+
+def windows_of_officer(officer) -> QuerySet[Window]:
+    return Window.objects.filter(officers=officer, is_active=True).select_related("department")

@@ -1,0 +1,65 @@
+"""Writes for departments, windows and the working-day calendar."""
+import datetime
+
+from django.db import transaction
+
+from .models import CalendarDay, CalendarYear, DayKind
+
+
+@transaction.atomic
+def seed_calendar_from_package(*, overwrite: bool = False) -> list[int]:
+    """Load every year the chinesecalendar package knows into the calendar tables.
+
+    A year already present is left as the admin edited it unless overwrite is set.
+    Return the years loaded.
+    """
+    import chinese_calendar
+
+    holidays = chinese_calendar.holidays
+    workdays = chinese_calendar.workdays
+    package_years = sorted({day.year for day in holidays} | {day.year for day in workdays})
+    existing = set(CalendarYear.objects.values_list("year", flat=True))
+    loaded = []
+    for year in package_years:
+        if year in existing and not overwrite:
+            continue
+        CalendarDay.objects.filter(date__year=year).delete()
+        rows = [
+            CalendarDay(date=day, kind=DayKind.HOLIDAY, name=_holiday_name(name))
+            for day, name in holidays.items()
+            if day.year == year and day.weekday() < 5
+        ] + [
+            CalendarDay(date=day, kind=DayKind.MAKEUP_WORKDAY, name=_holiday_name(name))
+            for day, name in workdays.items()
+            if day.year == year and day.weekday() >= 5
+        ]
+        CalendarDay.objects.bulk_create(rows)
+        CalendarYear.objects.update_or_create(
+            year=year, defaults={"source": f"chinesecalendar {chinese_calendar.__version__}"}
+        )
+        loaded.append(year)
+    return loaded
+
+
+_HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利纪念日",
+}
+
+
+def _holiday_name(name: str) -> str:
+    return _HOLIDAY_NAMES.get(name, name or "")
+
+
+@transaction.atomic
+def set_calendar_day(*, date: datetime.date, kind: str, name: str = "") -> CalendarDay:
+    """Record a holiday or make-up working day, marking its year as known."""
+    day, _ = CalendarDay.objects.update_or_create(date=date, defaults={"kind": kind, "name": name})
+    CalendarYear.objects.get_or_create(year=date.year, defaults={"source": "管理员录入"})
+    return day

@@ -1,0 +1,55 @@
+"""Accounts: one user model for citizens, duty officers, the information center and admins."""
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", _("市民")
+    OFFICER = "officer", _("值班人员")
+    SUPERVISOR = "supervisor", _("信息中心")
+    ADMIN = "admin", _("系统管理员")
+
+
+class User(AbstractUser):
+    """A person who signs in: a citizen (市民), a duty officer (值班人员), a supervisor or an admin.
+
+    Citizens sign in with their mobile number, which is also their username.
+    """
+
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.CITIZEN, db_index=True)
+    phone = models.CharField(
+        _("手机号"), max_length=11, unique=True, null=True, blank=True, help_text=_("中国大陆手机号，11 位，以 1 开头")
+    )
+    display_name = models.CharField(
+        _("显示名称"), max_length=50, blank=True, help_text=_("值班人员对市民显示的称呼，如“值班员 张丘”")
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self):
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.role == Role.CITIZEN
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role == Role.OFFICER
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Return whether the user may see oversight: the information center and admins."""
+        return self.role in (Role.SUPERVISOR, Role.ADMIN) or self.is_superuser
+
+    @property
+    def masked_phone(self) -> str:
+        """Return the phone number with its middle four digits hidden (138****1234)."""
+        if not self.phone:
+            return ""
+        return f"{self.phone[:3]}****{self.phone[7:]}"
