@@ -1,0 +1,164 @@
+"""Admin for conversations, messages, presence and canned replies.
+
+Conversations, messages and presence are written only by the chat actions, so the console shows
+them read-only: transcripts to read, online time to check. Canned replies are edited here.
+"""
+from django.contrib import admin
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+
+from .models import CannedReply, Conversation, DeskConnection, Message, OfficerPresence, PresenceInterval
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Show rows that only the chat actions may write: no adding, changing or deleting here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _person(user) -> str:
+    """Name a user in a list, hiding the middle of a citizen's mobile number."""
+    if user is None:
+        return "—"
+    if user.is_citizen and user.phone:
+        return user.masked_phone
+    return str(user)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ("seq", "created_at", "sender_kind", "sender", "body")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("seq",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "window",
+        "citizen_masked",
+        "officer",
+        "status",
+        "classification",
+        "created_at",
+        "first_response_at",
+        "answered_live",
+        "is_offline_question",
+        "due_at",
+        "rating",
+    )
+    list_display_links = ("id", "window")
+    list_filter = (
+        "status",
+        "classification",
+        "answered_live",
+        "is_offline_question",
+        "rating",
+        "window__department",
+    )
+    list_select_related = ("window__department", "citizen", "officer")
+    search_fields = ("=id", "citizen__username", "citizen__phone", "officer__username", "officer__display_name", "window__name")
+    date_hierarchy = "created_at"
+    inlines = [MessageInline]
+
+    @admin.display(description=_("市民"), ordering="citizen__username")
+    def citizen_masked(self, conversation: Conversation) -> str:
+        return _person(conversation.citizen)
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("conversation", "seq", "sender_kind", "sender_masked", "short_body", "created_at")
+    list_filter = ("sender_kind", "conversation__window__department")
+    list_select_related = ("conversation__window__department", "sender")
+    search_fields = ("body", "=conversation__id")
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("发送人"), ordering="sender__username")
+    def sender_masked(self, message: Message) -> str:
+        return _person(message.sender)
+
+    @admin.display(description=_("内容"))
+    def short_body(self, message: Message) -> str:
+        return Truncator(message.body).chars(60)
+
+
+@admin.register(OfficerPresence)
+class OfficerPresenceAdmin(ReadOnlyAdmin):
+    list_display = ("officer", "status", "chosen_status", "since")
+    list_filter = ("status", "chosen_status", "officer__windows__department")
+    list_select_related = ("officer",)
+    search_fields = ("officer__username", "officer__display_name")
+
+
+@admin.register(DeskConnection)
+class DeskConnectionAdmin(ReadOnlyAdmin):
+    list_display = ("officer", "channel_name", "connected_at", "last_heartbeat")
+    list_select_related = ("officer",)
+    search_fields = ("officer__username", "officer__display_name", "channel_name")
+    date_hierarchy = "connected_at"
+
+
+@admin.register(PresenceInterval)
+class PresenceIntervalAdmin(ReadOnlyAdmin):
+    list_display = ("officer", "status", "started_at", "ended_at", "duration")
+    list_filter = ("status", "officer__windows__department")
+    list_select_related = ("officer",)
+    search_fields = ("officer__username", "officer__display_name")
+    date_hierarchy = "started_at"
+
+    @admin.display(description=_("时长"))
+    def duration(self, interval: PresenceInterval) -> str:
+        if interval.ended_at is None:
+            return _("进行中")
+        minutes = int((interval.ended_at - interval.started_at).total_seconds() // 60)
+        return f"{minutes // 60} 小时 {minutes % 60} 分" if minutes >= 60 else f"{minutes} 分"
+
+
+class CannedReplyScopeFilter(admin.SimpleListFilter):
+    title = _("适用范围")
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        return [("global", _("所有窗口通用")), ("window", _("指定窗口"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "global":
+            return queryset.filter(window__isnull=True)
+        if self.value() == "window":
+            return queryset.filter(window__isnull=False)
+        return queryset
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ("title", "scope", "short_body", "ordering")
+    list_editable = ("ordering",)
+    list_filter = (CannedReplyScopeFilter, "window__department")
+    list_select_related = ("window__department",)
+    search_fields = ("title", "body", "window__name", "window__department__name")
+    autocomplete_fields = ("window",)
+
+    @admin.display(description=_("适用范围"), ordering="window")
+    def scope(self, reply: CannedReply) -> str:
+        return str(reply.window) if reply.window_id else _("所有窗口通用")
+
+    @admin.display(description=_("内容"))
+    def short_body(self, reply: CannedReply) -> str:
+        return Truncator(reply.body).chars(60)

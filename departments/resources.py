@@ -1,0 +1,196 @@
+"""Spreadsheet import and export of departments and windows (XLSX and CSV, django-import-export).
+
+Columns carry Chinese headers so the information center can fill them in by hand. A department is
+identified by its name, a window by its department's name and its own name, officers by username:
+importing the same file twice updates the rows instead of duplicating them. A file with any bad
+row imports nothing.
+"""
+import re
+
+from django.contrib.auth import get_user_model
+from import_export import fields, resources, widgets
+
+from .models import Department, Level, Window
+
+
+class TextWidget(widgets.CharWidget):
+    """Read text with surrounding blanks removed; an empty cell is an empty string."""
+
+    def clean(self, value, row=None, **kwargs):
+        return super().clean(value, row, **kwargs).strip()
+
+
+class YesNoWidget(widgets.Widget):
+    """Read 是/否 (or 1/0, true/false); an empty cell keeps the default; write 是/否."""
+
+    TRUE = {"是", "启用", "1", "true", "yes", "y"}
+    FALSE = {"否", "停用", "0", "false", "no", "n"}
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or str(value).strip() == "":
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValueError(f"“{value}”无法识别，请填“是”或“否”")
+
+    def render(self, value, obj=None, **kwargs):
+        return "是" if value else "否"
+
+
+class ChoiceLabelWidget(widgets.CharWidget):
+    """Read a choice by its Chinese label or its stored value; write the label."""
+
+    def __init__(self, choices, **kwargs):
+        self.choices = choices
+        super().__init__(**kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        text = super().clean(value, row, **kwargs).strip()
+        if not text:
+            return None
+        for stored, label in self.choices.choices:
+            if text in (stored, str(label)):
+                return stored
+        labels = "、".join(str(label) for label in self.choices.labels)
+        raise ValueError(f"“{text}”无效，只能填：{labels}")
+
+    def render(self, value, obj=None, **kwargs):
+        return str(self.choices(value).label) if value else ""
+
+
+class NamedForeignKeyWidget(widgets.ForeignKeyWidget):
+    """Look a related row up by name and say in Chinese when it is missing."""
+
+    def __init__(self, model, field, noun, **kwargs):
+        self.noun = noun
+        super().__init__(model, field=field, **kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        try:
+            return super().clean(value, row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(f"找不到{self.noun}“{value}”，请检查名称或先添加该{self.noun}") from None
+
+
+class OfficersWidget(widgets.ManyToManyWidget):
+    """Read officers as usernames separated by commas (, ， 、 ;) and reject unknown ones."""
+
+    def __init__(self, **kwargs):
+        super().__init__(get_user_model(), separator=",", field="username", **kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or str(value).strip() == "":
+            return self.model.objects.none()
+        usernames = [name.strip() for name in re.split(r"[,，、;；\s]+", str(value)) if name.strip()]
+        officers = list(self.model.objects.filter(username__in=usernames))
+        found = {officer.username for officer in officers}
+        missing = [name for name in usernames if name not in found]
+        if missing:
+            raise ValueError(f"找不到值班人员账号：{'、'.join(missing)}")
+        not_officers = [officer.username for officer in officers if not officer.is_officer]
+        if not_officers:
+            raise ValueError(f"以下账号不是值班人员，不能分配到窗口：{'、'.join(not_officers)}")
+        return self.model.objects.filter(pk__in=[officer.pk for officer in officers])
+
+
+def _text(attribute: str, column_name: str) -> fields.Field:
+    return fields.Field(attribute=attribute, column_name=column_name, widget=TextWidget())
+
+
+def _number(attribute: str, column_name: str, default: int) -> fields.Field:
+    return fields.Field(attribute=attribute, column_name=column_name, widget=widgets.IntegerWidget(), default=default)
+
+
+def _yes_no(attribute: str, column_name: str) -> fields.Field:
+    # An empty cell leaves the value as it is (the model's default for a new row).
+    return fields.Field(attribute=attribute, column_name=column_name, widget=YesNoWidget(), saves_null_values=False)
+
+
+class AllOrNothingResource(resources.ModelResource):
+    """A resource whose import is rolled back as a whole when any row is invalid."""
+
+    def import_data(self, dataset, *args, **kwargs):
+        # import-export keeps the good rows of a file with validation errors unless told otherwise.
+        kwargs.setdefault("rollback_on_validation_errors", True)
+        return super().import_data(dataset, *args, **kwargs)
+
+
+class DepartmentResource(AllOrNothingResource):
+    name = _text("name", "名称")
+    short_name = _text("short_name", "简称")
+    level = fields.Field(
+        attribute="level", column_name="层级", widget=ChoiceLabelWidget(Level), saves_null_values=False
+    )
+    parent = fields.Field(
+        attribute="parent", column_name="上级部门", widget=NamedForeignKeyWidget(Department, "name", noun="上级部门")
+    )
+    contact_phone = _text("contact_phone", "联系电话")
+    address = _text("address", "地址")
+    website = _text("website", "网站")
+    ordering = _number("ordering", "排序", default=100)
+    is_active = _yes_no("is_active", "启用")
+
+    class Meta:
+        model = Department
+        import_id_fields = ("name",)
+        fields = ("name", "short_name", "level", "parent", "contact_phone", "address", "website", "ordering", "is_active")
+        use_transactions = True
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
+
+class WindowResource(AllOrNothingResource):
+    department = fields.Field(
+        attribute="department", column_name="部门", widget=NamedForeignKeyWidget(Department, "name", noun="部门")
+    )
+    name = _text("name", "窗口名称")
+    duty_statement = _text("duty_statement", "职责说明")
+    accepts = _text("accepts", "受理内容")
+    does_not_accept = _text("does_not_accept", "不受理内容")
+    officers = fields.Field(attribute="officers", column_name="值班人员", widget=OfficersWidget())
+    max_concurrent_chats = _number("max_concurrent_chats", "每人最多同时会话", default=10)
+    auto_assign = _yes_no("auto_assign", "自动分配")
+    duty_start = fields.Field(
+        attribute="duty_start", column_name="值班开始", widget=widgets.TimeWidget("%H:%M"), saves_null_values=False
+    )
+    duty_end = fields.Field(
+        attribute="duty_end", column_name="值班结束", widget=widgets.TimeWidget("%H:%M"), saves_null_values=False
+    )
+    ordering = _number("ordering", "排序", default=100)
+    is_active = _yes_no("is_active", "启用")
+
+    class Meta:
+        model = Window
+        import_id_fields = ("department", "name")
+        fields = (
+            "department",
+            "name",
+            "duty_statement",
+            "accepts",
+            "does_not_accept",
+            "officers",
+            "max_concurrent_chats",
+            "auto_assign",
+            "duty_start",
+            "duty_end",
+            "ordering",
+            "is_active",
+        )
+        use_transactions = True
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
+    def get_instance(self, instance_loader, row):
+        # An unknown department makes the lookup fail; import_instance raises it again as a
+        # field error of the row, which the admin shows in Chinese instead of a traceback.
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None

@@ -1,0 +1,75 @@
+"""The information center's console (信息中心控制台): the admin site's titles and the accounts."""
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Role, User
+
+admin.site.site_header = _("政务通 · 信息中心控制台")
+admin.site.site_title = _("政务通后台")
+admin.site.index_title = _("网上值班室管理")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Accounts of citizens, duty officers, the information center and admins.
+
+    A supervisor who is not a superuser manages officers and citizens but cannot grant
+    permissions or touch a superuser's account, so the console cannot be used to promote oneself.
+    """
+
+    list_display = ("account", "display_name", "role", "phone_masked", "is_active", "is_staff", "date_joined")
+    list_display_links = ("account",)
+    list_filter = ("role", "is_active", "is_staff", "windows__department", "groups")
+    search_fields = ("username", "phone", "display_name", "first_name", "last_name")
+    ordering = ("role", "username")
+    date_hierarchy = "date_joined"
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("身份"), {"fields": ("role", "display_name", "phone", "first_name", "last_name", "email")}),
+        (_("权限"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("重要日期"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "role", "display_name", "phone", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    readonly_fields = ("last_login", "date_joined")
+
+    @admin.display(description=_("账号"), ordering="username")
+    def account(self, user: User) -> str:
+        # A citizen's username is the mobile number: mask it like the phone column.
+        if user.is_citizen and user.phone and user.username == user.phone:
+            return user.masked_phone
+        return user.username
+
+    @admin.display(description=_("手机号"), ordering="phone")
+    def phone_masked(self, user: User) -> str:
+        return user.masked_phone
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "groups", "user_permissions"]
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # The information center and admins work in this console; officers and citizens never do.
+        if not change:
+            obj.is_staff = obj.role in (Role.SUPERVISOR, Role.ADMIN)
+        super().save_model(request, obj, form, change)
