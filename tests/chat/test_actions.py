@@ -1,0 +1,169 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from chat import actions, selectors
+from chat.models import Conversation, Message, PresenceInterval, Status
+from tests import factories
+
+
+def test_first_question_without_officer_becomes_offline_question_due_next_working_day(
+    window, citizen, django_capture_on_commit_callbacks
+):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message, created = actions.send_message(
+            conversation=conversation, sender=citizen, body="驾驶证要不要年检？", client_id="c1"
+        )
+    conversation.refresh_from_db()
+    assert created and message.seq == 1
+    assert conversation.status == Status.OFFLINE
+    assert conversation.is_offline_question
+    from departments.calendar import end_of_next_working_day
+
+    assert conversation.due_at == end_of_next_working_day(conversation.first_question_at)
+    bodies = list(conversation.messages.values_list("sender_kind", "seq"))
+    assert bodies == [("citizen", 1), ("system", 2)]
+    assert len(callbacks) >= 2
+
+
+def test_same_client_id_never_makes_a_second_message(window, citizen, on_duty, django_capture_on_commit_callbacks):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    first, created = actions.send_message(conversation=conversation, sender=citizen, body="你好", client_id="same")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        again, created_again = actions.send_message(
+            conversation=conversation, sender=citizen, body="你好", client_id="same"
+        )
+    assert created and not created_again
+    assert again.pk == first.pk
+    assert Message.objects.filter(conversation=conversation, client_id="same").count() == 1
+    assert callbacks == []
+
+
+def test_question_is_assigned_to_least_loaded_online_officer(window, citizen):
+    busy_officer = factories.officer(window)
+    free_officer = factories.officer(window)
+    actions.desk_connected(officer=busy_officer, channel_name="d-busy")
+    actions.desk_connected(officer=free_officer, channel_name="d-free")
+    other = factories.citizen()
+    first = actions.open_conversation(citizen=other, window=window)
+    actions.send_message(conversation=first, sender=other, body="第一个问题", client_id="a")
+    first.refresh_from_db()
+    second = actions.open_conversation(citizen=citizen, window=window)
+    actions.send_message(conversation=second, sender=citizen, body="第二个问题", client_id="b")
+    second.refresh_from_db()
+    assert first.status == second.status == Status.ACTIVE
+    assert {first.officer_id, second.officer_id} == {busy_officer.id, free_officer.id}
+
+
+def test_queue_when_officers_are_full_and_take_next(window, citizen, on_duty):
+    window.max_concurrent_chats = 1
+    window.save()
+    others = [factories.citizen() for _ in range(2)]
+    conversations = []
+    for person in others + [citizen]:
+        c = actions.open_conversation(citizen=person, window=window)
+        actions.send_message(conversation=c, sender=person, body="请问", client_id="x")
+        conversations.append(c)
+    states = [Conversation.objects.get(pk=c.pk).status for c in conversations]
+    assert states == [Status.ACTIVE, Status.QUEUED, Status.QUEUED]
+    assert selectors.queue_position(Conversation.objects.get(pk=conversations[2].pk)) == 2
+    assert actions.take_next(officer=on_duty) is None  # at the limit: nothing is handed over
+    with pytest.raises(actions.ChatError):
+        actions.take_conversation(officer=on_duty, conversation=conversations[1])
+    actions.send_message(conversation=conversations[0], sender=on_duty, body="您好，请说。", client_id="r1")
+    actions.classify_conversation(conversation=conversations[0], officer=on_duty, classification="valid")
+    actions.close_conversation(conversation=conversations[0], by=on_duty)
+    # Closing frees a place: the longest waiting conversation is assigned automatically.
+    assert Conversation.objects.get(pk=conversations[1].pk).officer_id == on_duty.id
+    assert selectors.queue_position(Conversation.objects.get(pk=conversations[2].pk)) == 1
+
+
+def test_officer_reply_sets_first_response_and_live_answer(window, citizen, on_duty):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    actions.send_message(conversation=conversation, sender=citizen, body="驾驶证要不要年检？", client_id="q")
+    actions.send_message(conversation=conversation, sender=on_duty, body="c证无需年检。", client_id="a")
+    conversation.refresh_from_db()
+    assert conversation.first_response_at is not None
+    assert conversation.answered_live is True
+
+
+def test_valid_question_cannot_be_closed_unanswered_but_chit_chat_can(window, citizen, on_duty):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    actions.send_message(conversation=conversation, sender=citizen, body="今天来问的人多吗", client_id="q")
+    with pytest.raises(actions.ChatError, match="分类"):
+        actions.close_conversation(conversation=conversation, by=on_duty)
+    actions.classify_conversation(conversation=conversation, officer=on_duty, classification="valid")
+    with pytest.raises(actions.ChatError, match="答复后"):
+        actions.close_conversation(conversation=conversation, by=on_duty)
+    actions.classify_conversation(conversation=conversation, officer=on_duty, classification="greeting")
+    actions.close_conversation(conversation=conversation, by=on_duty)
+    assert Conversation.objects.get(pk=conversation.pk).status == Status.CLOSED
+
+
+def test_strangers_are_refused(window, citizen, on_duty):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    stranger = factories.citizen()
+    other_officer = factories.officer(factories.window())
+    with pytest.raises(actions.ChatError):
+        actions.send_message(conversation=conversation, sender=stranger, body="我来插一句", client_id="s")
+    with pytest.raises(actions.ChatError):
+        actions.send_message(conversation=conversation, sender=other_officer, body="越权答复", client_id="o")
+    assert conversation.messages.count() == 0
+
+
+@pytest.mark.parametrize("body", ["", "   ", "字" * 2001, None, 123])
+def test_bad_bodies_are_refused_with_chinese_message(window, citizen, body):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    with pytest.raises(actions.ChatError) as error:
+        actions.send_message(conversation=conversation, sender=citizen, body=body, client_id="b")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in error.value.message)
+    assert conversation.messages.count() == 0
+
+
+def test_rating_after_close_only_once(window, citizen, on_duty):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    with pytest.raises(actions.ChatError):
+        actions.rate_conversation(conversation=conversation, citizen=citizen, rating=5)
+    actions.close_conversation(conversation=conversation, by=citizen)
+    with pytest.raises(actions.ChatError):
+        actions.rate_conversation(conversation=conversation, citizen=citizen, rating=9)
+    actions.rate_conversation(conversation=conversation, citizen=citizen, rating=4, comment="答复清楚")
+    with pytest.raises(actions.ChatError):
+        actions.rate_conversation(conversation=conversation, citizen=citizen, rating=5)
+    assert Conversation.objects.get(pk=conversation.pk).rating == 4
+
+
+def test_presence_intervals_follow_desk_and_status(window, officer):
+    actions.desk_connected(officer=officer, channel_name="d1")
+    assert window.id in selectors.online_window_ids([window.id])
+    actions.set_status(officer=officer, status="away")
+    assert window.id not in selectors.online_window_ids([window.id])
+    actions.desk_disconnected(officer=officer, channel_name="d1")
+    intervals = list(PresenceInterval.objects.filter(officer=officer).order_by("started_at").values_list("status", "ended_at"))
+    assert [s for s, _ in intervals] == ["online", "away"]
+    assert all(ended is not None for _, ended in intervals)
+
+
+def test_stale_desk_expires_from_its_last_heartbeat(window, officer, settings):
+    actions.desk_connected(officer=officer, channel_name="d1")
+    later = timezone.now() + datetime.timedelta(seconds=settings.PRESENCE_TIMEOUT_SECONDS + 5)
+    assert actions.expire_stale_desks(now=later) == 1
+    interval = PresenceInterval.objects.get(officer=officer)
+    assert interval.ended_at is not None and interval.ended_at < later
+    assert window.id not in selectors.online_window_ids([window.id])
+
+
+def test_busy_notice_after_long_wait(window, citizen, on_duty, settings):
+    actions.set_status(officer=on_duty, status="busy")
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    actions.send_message(conversation=conversation, sender=citizen, body="请问户口迁移", client_id="q")
+    conversation.refresh_from_db()
+    assert conversation.status == Status.QUEUED
+    later = timezone.now() + datetime.timedelta(seconds=settings.QUEUE_BUSY_NOTICE_SECONDS + 1)
+    assert actions.send_busy_notices(now=later) == 1
+    assert actions.send_busy_notices(now=later) == 0
+    conversation.refresh_from_db()
+    assert conversation.is_offline_question and conversation.due_at
+    assert "久等" in conversation.messages.order_by("-seq").first().body

@@ -1,0 +1,182 @@
+"""The duty room's websockets, driven through the real ASGI application."""
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from chat import actions
+from chat.models import Conversation, Message
+from portal.asgi import application
+from tests import factories
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@sync_to_async
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def connect(path: str, user=None, origin: str = "http://localhost"):
+    headers = [(b"origin", origin.encode())]
+    if user is not None:
+        headers.append((b"cookie", f"sessionid={await session_cookie(user)}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def receive_until(communicator, frame_type: str, limit: int = 20) -> dict:
+    for _ in range(limit):
+        frame = await communicator.receive_json_from(timeout=3)
+        if frame["type"] == frame_type:
+            return frame
+    raise AssertionError(f"no {frame_type} frame")
+
+
+@sync_to_async
+def setup_chat():
+    window = factories.window(factories.department(name="省公安厅"), name="交通车管")
+    citizen = factories.citizen()
+    officer = factories.officer(window)
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    return window, citizen, officer, conversation
+
+
+async def test_citizen_and_officer_talk_live_and_resume_loses_nothing():
+    window, citizen, officer, conversation = await setup_chat()
+    desk, ok, _ = await connect("/ws/desk/", officer)
+    assert ok
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    assert ok
+
+    await chat.send_json_to({"type": "ack_statement"})
+    await chat.send_json_to({"type": "message", "client_id": "c-1", "body": "驾驶证要不要年检？"})
+    ack = await receive_until(chat, "ack")
+    assert ack["client_id"] == "c-1" and ack["seq"] == 1
+    assert await sync_to_async(Message.objects.filter(conversation=conversation, seq=1).exists)()
+
+    seen_by_desk = await receive_until(desk, "message")
+    assert seen_by_desk["body"] == "驾驶证要不要年检？" and seen_by_desk["conversation"] == conversation.id
+
+    await desk.send_json_to({"type": "message", "conversation": conversation.id, "client_id": "o-1", "body": "c证无需年检。"})
+    await receive_until(desk, "ack")
+    reply = await receive_until(chat, "message")
+    while reply["sender"] != "officer":
+        reply = await receive_until(chat, "message")
+    assert reply["body"] == "c证无需年检。"
+    last_seen = reply["seq"]
+
+    # The citizen's socket drops; the officer keeps writing; on resume exactly the missed ones arrive.
+    await chat.disconnect()
+    for n in range(3):
+        await desk.send_json_to(
+            {"type": "message", "conversation": conversation.id, "client_id": f"o-{n + 2}", "body": f"补充说明{n}"}
+        )
+        await receive_until(desk, "ack")
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await chat.send_json_to({"type": "resume", "after": last_seen})
+    history = await receive_until(chat, "history")
+    assert [m["body"] for m in history["messages"]] == ["补充说明0", "补充说明1", "补充说明2"]
+    assert [m["seq"] for m in history["messages"]] == list(range(last_seen + 1, last_seen + 4))
+    await chat.disconnect()
+    await desk.disconnect()
+
+
+async def test_resending_unacked_message_after_reconnect_makes_no_duplicate():
+    window, citizen, officer, conversation = await setup_chat()
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await chat.send_json_to({"type": "message", "client_id": "dup-1", "body": "户口迁移要什么材料？"})
+    await chat.disconnect()  # dropped before reading the ack
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await chat.send_json_to({"type": "message", "client_id": "dup-1", "body": "户口迁移要什么材料？"})
+    ack = await receive_until(chat, "ack")
+    assert ack["seq"] == 1
+    count = await sync_to_async(Message.objects.filter(conversation=conversation, sender=citizen).count)()
+    assert count == 1
+    await chat.disconnect()
+
+
+async def test_anonymous_foreign_origin_and_strangers_are_refused():
+    window, citizen, officer, conversation = await setup_chat()
+    _, ok, code = await connect(f"/ws/chat/{conversation.id}/")
+    assert not ok
+    _, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen, origin="http://evil.example.com")
+    assert not ok
+    stranger = await sync_to_async(factories.citizen)()
+    _, ok, code = await connect(f"/ws/chat/{conversation.id}/", stranger)
+    assert not ok and code == 4403
+    _, ok, code = await connect("/ws/desk/", citizen)
+    assert not ok and code == 4403
+    other_officer = await sync_to_async(factories.officer)(await sync_to_async(factories.window)())
+    desk, ok, _ = await connect("/ws/desk/", other_officer)
+    assert ok
+    await desk.send_json_to({"type": "message", "conversation": conversation.id, "client_id": "x", "body": "越权"})
+    error = await receive_until(desk, "error")
+    assert error["code"] == "forbidden"
+    await desk.send_json_to({"type": "resume", "conversation": conversation.id, "after": 0})
+    error = await receive_until(desk, "error")
+    assert error["code"] == "forbidden"
+    await desk.disconnect()
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("{not json", "bad_frame"),
+        ("[1, 2]", "bad_frame"),
+        (json.dumps({"type": "launch_missiles"}), "unknown_type"),
+        (json.dumps({"type": "message", "client_id": "e1", "body": ""}), "invalid"),
+        (json.dumps({"type": "message", "client_id": "e2", "body": "长" * 2001}), "invalid"),
+        (json.dumps({"type": "resume", "after": "abc"}), "bad_frame"),
+        (json.dumps({"type": "rate", "rating": 5}), "invalid"),
+    ],
+)
+async def test_bad_frames_get_chinese_errors_and_socket_stays_usable(raw, code):
+    window, citizen, officer, conversation = await setup_chat()
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await chat.send_to(text_data=raw)
+    error = await receive_until(chat, "error")
+    assert error["code"] == code
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"])
+    await chat.send_json_to({"type": "message", "client_id": "ok-1", "body": "正常的问题"})
+    assert (await receive_until(chat, "ack"))["seq"] == 1
+    await chat.disconnect()
+
+
+async def test_flood_is_rate_limited_then_recovers(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "chat_message": (3, 60)}
+    window, citizen, officer, conversation = await setup_chat()
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    for n in range(4):
+        await chat.send_json_to({"type": "message", "client_id": f"f{n}", "body": f"消息{n}"})
+    acks, errors = 0, 0
+    while acks + errors < 4:
+        frame = await chat.receive_json_from(timeout=3)
+        acks += frame["type"] == "ack"
+        errors += frame["type"] == "error" and frame["code"] == "rate_limited"
+    assert (acks, errors) == (3, 1)
+    stored = await sync_to_async(Message.objects.filter(conversation=conversation, sender=citizen).count)()
+    assert stored == 3
+    await chat.disconnect()
+
+
+async def test_desk_state_lists_queue_chats_and_backlog():
+    window, citizen, officer, conversation = await setup_chat()
+    await sync_to_async(actions.send_message)(conversation=conversation, sender=citizen, body="留言问题", client_id="q")
+    desk, ok, _ = await connect("/ws/desk/", officer)
+    await desk.send_json_to({"type": "state"})
+    state = await receive_until(desk, "state")
+    assert [c["id"] for c in state["backlog"]] == [conversation.id]
+    assert state["status"] == "online"
+    await desk.send_json_to({"type": "take", "conversation": conversation.id})
+    await receive_until(desk, "conversation")
+    status = await sync_to_async(lambda: Conversation.objects.get(pk=conversation.pk).status)()
+    assert status == "active"
+    await desk.disconnect()
+    online = await sync_to_async(lambda: officer.presence.__class__.objects.get(officer=officer).status)()
+    assert online == "offline"
