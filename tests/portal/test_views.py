@@ -1,0 +1,155 @@
+"""Public pages and citizens' accounts, as anonymous visitors, citizens, officers and supervisors see them."""
+import pytest
+from django.urls import reverse
+
+from chat import actions
+from portal.models import Role, User
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def window():
+    return factories.window(
+        factories.department(name="省公安厅", short_name="公安厅", contact_phone="0571-87280000"),
+        name="交通车管",
+        duty_statement="受理机动车驾驶证、机动车登记等交通车管业务咨询。",
+        accepts="驾驶证年检与换证\n机动车登记",
+        does_not_accept="交通事故赔偿纠纷（请咨询法院）",
+    )
+
+
+@pytest.fixture(params=["anonymous", "citizen", "officer", "supervisor"])
+def visitor(request, client, window):
+    user = {
+        "anonymous": lambda: None,
+        "citizen": factories.citizen,
+        "officer": lambda: factories.officer(window),
+        "supervisor": factories.supervisor,
+    }[request.param]()
+    if user is not None:
+        client.force_login(user)
+    return request.param, user
+
+
+def test_public_pages_render_for_everyone(client, window, visitor):
+    for url in [reverse("portal:home"), reverse("portal:department", args=[window.department_id]), reverse("portal:window", args=[window.id])]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "交通车管" in response.content.decode()
+    page = client.get(reverse("portal:window", args=[window.id])).content.decode()
+    assert "受理机动车驾驶证" in page and "交通事故赔偿纠纷" in page
+
+
+def test_my_consultations_by_role(client, window, visitor):
+    role, _ = visitor
+    response = client.get(reverse("portal:my_consultations"))
+    expected = {"anonymous": 302, "citizen": 200, "officer": 403, "supervisor": 403}[role]
+    assert response.status_code == expected
+
+
+def test_desk_by_role(client, window, visitor):
+    role, _ = visitor
+    response = client.get(reverse("chat:desk"))
+    expected = {"anonymous": 302, "citizen": 403, "officer": 200, "supervisor": 403}[role]
+    assert response.status_code == expected
+
+
+def test_unknown_ids_are_404(client):
+    assert client.get("/departments/999999/").status_code == 404
+    assert client.get("/windows/999999/").status_code == 404
+    assert client.get("/windows/abc/").status_code == 404
+
+
+def test_home_shows_real_presence(client, window):
+    officer = factories.officer(window)
+    assert "可留言" in client.get("/").content.decode()
+    actions.desk_connected(officer=officer, channel_name="desk-1")
+    page = client.get("/").content.decode()
+    assert 'presence-online">在线' in page
+
+
+def test_text_is_escaped_never_html(client, window):
+    window.duty_statement = "<script>alert(1)</script>"
+    window.save()
+    page = client.get(reverse("portal:window", args=[window.id])).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_register_login_logout(client):
+    response = client.post(
+        reverse("portal:register"), {"phone": "138 0013 8000", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}
+    )
+    assert response.status_code == 302
+    user = User.objects.get(phone="13800138000")
+    assert user.role == Role.CITIZEN and user.username == "13800138000"
+    client.post(reverse("portal:logout"))
+    assert client.get(reverse("portal:my_consultations")).status_code == 302
+    response = client.post(reverse("portal:login"), {"username": "13800138000", "password": "Hangzhou-2026"})
+    assert response.status_code == 302
+    assert client.get(reverse("portal:my_consultations")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"phone": "12345", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}, "正确的中国大陆手机号"),
+        ({"phone": "23800138000", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}, "正确的中国大陆手机号"),
+        ({"phone": "13800138001", "password1": "12345678", "password2": "12345678"}, "密码"),
+        ({"phone": "13800138001", "password1": "abc", "password2": "abc"}, "密码"),
+        ({"phone": "13800138001", "password1": "Hangzhou-2026", "password2": "Hangzhou-2027"}, "不一致"),
+    ],
+)
+def test_bad_registration_saves_nothing(client, data, message):
+    response = client.post(reverse("portal:register"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not User.objects.filter(phone=data["phone"]).exists()
+
+
+def test_duplicate_number_is_refused(client):
+    factories.citizen(phone="13900000000")
+    response = client.post(
+        reverse("portal:register"), {"phone": "13900000000", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}
+    )
+    assert response.status_code == 400
+    assert "已注册" in response.content.decode()
+    assert User.objects.filter(phone="13900000000").count() == 1
+
+
+def test_failed_logins_are_rate_limited(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": (3, 300)}
+    factories.citizen(phone="13700000000")
+    for _ in range(3):
+        response = client.post(reverse("portal:login"), {"username": "13700000000", "password": "wrong-password"})
+        assert "不正确" in response.content.decode()
+    response = client.post(reverse("portal:login"), {"username": "13700000000", "password": factories.PASSWORD})
+    assert response.status_code == 400
+    assert "次数过多" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_next_must_be_local(client):
+    factories.citizen(phone="13600000000")
+    response = client.post(
+        reverse("portal:login"),
+        {"username": "13600000000", "password": factories.PASSWORD, "next": "https://evil.example.com/"},
+    )
+    assert response.status_code == 302 and response.url == reverse("portal:home")
+
+
+def test_citizen_chat_page_and_no_js_fallback(client, window):
+    citizen = factories.citizen()
+    client.force_login(citizen)
+    response = client.post(reverse("chat:start", args=[window.id]))
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert "职责说明" in page and "受理机动车驾驶证" in page
+    response = client.post(response.url, {"body": "驾驶证要不要年检？", "client_id": "nojs-1"}, follow=True)
+    assert "驾驶证要不要年检？" in response.content.decode()
+    assert "留言" in response.content.decode()
+    stranger = factories.citizen()
+    client.force_login(stranger)
+    assert client.get(response.request["PATH_INFO"]).status_code == 403
