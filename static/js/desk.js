@@ -128,9 +128,8 @@ function renderTranscript() {
     $("conv-status").textContent = c.status_label;
     $("conv-status").className = `status status-${c.status}`;
     $("classification").value = c.classification || "";
-    const mine = c.status === "active" && c.officer === me;
-    $("take").hidden = mine;
-    $("reply-form").hidden = !mine && c.status === "closed";
+    $("take").hidden = !(c.status === "queued" || c.status === "offline");
+    $("reply-form").hidden = c.status === "closed" || (c.status === "active" && c.officer !== me);
     $("close").hidden = c.status === "closed";
   }
 }
