@@ -1,0 +1,1 @@
+"""Test support that must load before Django (see environment.py)."""
