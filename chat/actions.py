@@ -39,7 +39,8 @@ class ChatError(Exception):
 
 
 def _locked(conversation: Conversation) -> Conversation:
-    return Conversation.objects.select_for_update().select_related("window", "citizen", "officer").get(
+    # of=("self",): PostgreSQL cannot lock the nullable side (officer) of an outer join.
+    return Conversation.objects.select_for_update(of=("self",)).select_related("window", "citizen", "officer").get(
         pk=conversation.pk
     )
 
@@ -278,7 +279,7 @@ def _assign(conversation: Conversation, officer) -> None:
 
 def _assign_waiting(window: Window) -> None:
     """Give the window's waiting conversations to its least-loaded online officers while any has room."""
-    for conversation in selectors.queued_conversations([window.id]).select_for_update()[:50]:
+    for conversation in selectors.queued_conversations([window.id]).select_for_update(of=("self",))[:50]:
         officer = selectors.least_loaded_officer(window)
         if officer is None:
             return
@@ -460,7 +461,7 @@ def send_busy_notices(*, now: datetime.datetime | None = None) -> int:
     """Tell citizens who waited past the limit that the officers are busy, and keep their question as 留言."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(seconds=settings.QUEUE_BUSY_NOTICE_SECONDS)
-    waiting = Conversation.objects.select_for_update().filter(
+    waiting = Conversation.objects.select_for_update(of=("self",)).filter(
         status=Status.QUEUED, first_question_at__isnull=False, queued_at__lt=cutoff, busy_notice_sent_at__isnull=True
     )
     count = 0
