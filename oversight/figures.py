@@ -1,0 +1,239 @@
+"""Assessment figures (考核指标) per department, window and officer for any period.
+
+The definitions below are the single source of the labels, help texts and spreadsheet headers;
+docs/assessment.md explains each one at length.
+"""
+import dataclasses
+import datetime
+from collections import defaultdict
+
+from django.utils import timezone
+
+from . import coverage, selectors
+from .periods import Period
+
+COUNT, HOURS, RATE, SECONDS, SCORE = "count", "hours", "rate", "seconds", "score"
+
+
+@dataclasses.dataclass(frozen=True)
+class Definition:
+    key: str
+    label: str
+    help: str
+    kind: str
+
+
+DEFINITIONS = [
+    Definition("online_hours", "在线时长（小时）",
+               "值班台处于“在线”或“忙碌”状态的时长之和，按考核期间截取；跨午夜、跨月的时段按期间边界切分，"
+               "尚未结束的时段计到当前时刻。", HOURS),
+    Definition("duty_hours", "应值班时长（小时）",
+               "所属窗口在考核期间内各工作日值班时段（窗口设定的值班开始至结束）的总长；节假日不计，调休上班日计入。", HOURS),
+    Definition("duty_coverage", "值班时段在线率",
+               "应值班时段中有人在线的时间 ÷ 应值班时长。窗口和部门按其任一值班人员在线计，值班人员按本人在线计。", RATE),
+    Definition("conversations", "咨询量", "考核期间内市民首次提问的会话数（只打开窗口未提问的不计）。", COUNT),
+    Definition("valid", "有效咨询", "咨询量中未被归为“问候闲聊”“与职责无关”“表述不清”的会话；未分类的按有效计。", COUNT),
+    Definition("answered", "已答复", "有效咨询中值班人员已作出答复的会话（含留言的事后答复）。", COUNT),
+    Definition("answer_rate", "答复率", "已答复 ÷ 有效咨询。不予回答的三类不计入分子和分母。", RATE),
+    Definition("answered_live", "即时答复", "有效咨询中，值班人员在市民在线等待时作出首次答复的会话。", COUNT),
+    Definition("live_rate", "即时答复率", "即时答复 ÷ 有效咨询。", RATE),
+    Definition("frt_median", "首次响应中位数（秒）",
+               "即时答复的会话从市民首次提问到值班人员首次答复的时长，取中位数（最近秩法，第 ⌈n/2⌉ 个）。", SECONDS),
+    Definition("frt_p90", "首次响应 P90（秒）", "同上，取第 90 百分位数（最近秩法，第 ⌈0.9n⌉ 个）：九成会话不超过此时长。", SECONDS),
+    Definition("offline", "留言数", "提问时无人在线或等待超时而转为留言的会话数。", COUNT),
+    Definition("offline_in_time", "按期处理留言",
+               "在答复期限（下一个工作日下班前）之前答复的留言；属于不予回答三类且在期限前结束的也算按期处理。", COUNT),
+    Definition("offline_overdue", "超期留言", "答复期限已过但未按期处理的留言（含期限后才答复的）。", COUNT),
+    Definition("greeting", "问候闲聊", "值班人员归为“问候闲聊”的会话数。", COUNT),
+    Definition("unrelated", "与职责无关", "值班人员归为“与职责无关”的会话数。", COUNT),
+    Definition("unclear", "表述不清", "值班人员归为“表述不清”的会话数。", COUNT),
+    Definition("chitchat_share", "闲聊占比", "问候闲聊 ÷ 咨询量。", RATE),
+    Definition("rated", "评价数", "市民作出满意度评价的会话数。", COUNT),
+    Definition("satisfaction", "满意度平均分", "评价分值（非常满意 5 分 … 非常不满意 1 分）的平均数。", SCORE),
+    Definition("rating_5", "非常满意", "评价为“非常满意”（5 分）的会话数。", COUNT),
+    Definition("rating_4", "满意", "评价为“满意”（4 分）的会话数。", COUNT),
+    Definition("rating_3", "一般", "评价为“一般”（3 分）的会话数。", COUNT),
+    Definition("rating_2", "不满意", "评价为“不满意”（2 分）的会话数。", COUNT),
+    Definition("rating_1", "非常不满意", "评价为“非常不满意”（1 分）的会话数。", COUNT),
+]
+DEFINITIONS_BY_KEY = {definition.key: definition for definition in DEFINITIONS}
+
+_SUMMED = [
+    "conversations", "valid", "answered", "answered_live", "greeting", "unrelated", "unclear", "offline",
+    "offline_in_time", "offline_overdue", "rated", "rating_sum", "rating_1", "rating_2", "rating_3", "rating_4",
+    "rating_5",
+]
+
+
+@dataclasses.dataclass
+class Row:
+    """One assessed unit: a department, a window or an officer, with its figures."""
+
+    level: str
+    id: int
+    name: str
+    department: str = ""
+    window: str = ""
+    figures: dict = dataclasses.field(default_factory=dict)
+
+    def __getitem__(self, key):
+        return self.figures.get(key)
+
+
+@dataclasses.dataclass
+class Report:
+    period: Period
+    computed_at: datetime.datetime
+    department_id: int | None
+    departments: list[Row]
+    windows: list[Row]
+    officers: list[Row]
+    total: Row
+    daily: dict[datetime.date, int]
+    from_snapshot: bool = False
+
+
+def _ratio(numerator, denominator, digits=4):
+    if not denominator:
+        return None
+    return round(numerator / denominator, digits)
+
+
+def _finish(counts: dict, *, online: float, slots: list, spans: list, percentiles) -> dict:
+    """Turn summed counts, online seconds, duty slots and percentiles into the published figures."""
+    figures = {key: int(counts.get(key, 0)) for key in _SUMMED}
+    duty = coverage.length(slots)
+    figures["online_hours"] = round(online / 3600, 2)
+    figures["duty_hours"] = round(duty / 3600, 2)
+    figures["duty_coverage"] = _ratio(coverage.overlap(spans, slots), duty)
+    figures["answer_rate"] = _ratio(figures["answered"], figures["valid"])
+    figures["live_rate"] = _ratio(figures["answered_live"], figures["valid"])
+    figures["chitchat_share"] = _ratio(figures["greeting"], figures["conversations"])
+    figures["satisfaction"] = _ratio(figures["rating_sum"], figures["rated"], 2)
+    median, p90 = percentiles or (None, None)
+    figures["frt_median"] = None if median is None else round(median, 1)
+    figures["frt_p90"] = None if p90 is None else round(p90, 1)
+    return figures
+
+
+def _add(into: dict, row: dict) -> None:
+    for key in _SUMMED:
+        into[key] += row.get(key) or 0
+
+
+def compute(period: Period, *, department_id: int | None = None, now: datetime.datetime | None = None) -> Report:
+    """Compute the figures of the period for every department, window and officer (one department if given)."""
+    now = now or timezone.now()
+    windows = list(selectors.windows(department_id))
+    departments = list(selectors.departments(department_id))
+    pairs = selectors.window_officer_pairs([window.id for window in windows])
+    count_rows = selectors.conversation_counts(period, department_id=department_id, now=now)
+
+    by_window: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    by_officer: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    for row in count_rows:
+        _add(by_window[row["window_id"]], row)
+        if row["officer_id"]:
+            _add(by_officer[row["officer_id"]], row)
+
+    officers_of_window: dict[int, set[int]] = defaultdict(set)
+    windows_of_officer: dict[int, set[int]] = defaultdict(set)
+    for window_id, officer_id in pairs:
+        officers_of_window[window_id].add(officer_id)
+        windows_of_officer[officer_id].add(window_id)
+    officer_ids = set(windows_of_officer) | set(by_officer)
+
+    online = selectors.online_seconds_by_officer(period, now=now, officer_ids=officer_ids)
+    spans_of: dict[int, list] = defaultdict(list)
+    for officer_id, start, end in selectors.online_spans(period, now=now, officer_ids=officer_ids):
+        spans_of[officer_id].append((start, end))
+    days = coverage.working_days(period)
+    window_by_id = {window.id: window for window in windows}
+    slots_of_window = {
+        window.id: coverage.duty_slots(period, days, window.duty_start, window.duty_end, now=now) for window in windows
+    }
+
+    frt = {
+        level: selectors.first_response_percentiles(period, key, department_id=department_id)
+        for level, key in (("officer", "officer_id"), ("window", "window_id"), ("department", "window__department_id"))
+    }
+    frt_total = selectors.first_response_percentiles(period, None, department_id=department_id).get(0)
+
+    window_rows = []
+    for window in windows:
+        members = officers_of_window[window.id]
+        window_rows.append(Row(
+            "window", window.id, window.name, department=window.department.name, window=window.name,
+            figures=_finish(
+                by_window[window.id],
+                online=sum(online.get(officer_id, 0.0) for officer_id in members),
+                slots=slots_of_window[window.id],
+                spans=[span for officer_id in members for span in spans_of[officer_id]],
+                percentiles=frt["window"].get(window.id),
+            ),
+        ))
+
+    department_rows = []
+    total_counts: dict = defaultdict(int)
+    total_members: set[int] = set()
+    total_slots: list = []
+    for department in departments:
+        counts: dict = defaultdict(int)
+        members: set[int] = set()
+        slots: list = []
+        for window in windows:
+            if window.department_id == department.id:
+                _add(counts, by_window[window.id])
+                members |= officers_of_window[window.id]
+                slots += slots_of_window[window.id]
+        _add(total_counts, counts)
+        total_members |= members
+        total_slots += slots
+        department_rows.append(Row(
+            "department", department.id, department.name, department=department.name,
+            figures=_finish(
+                counts,
+                online=sum(online.get(officer_id, 0.0) for officer_id in members),
+                slots=slots,
+                spans=[span for officer_id in members for span in spans_of[officer_id]],
+                percentiles=frt["department"].get(department.id),
+            ),
+        ))
+
+    users = selectors.users_by_id(officer_ids)
+    officer_rows = []
+    for officer_id in sorted(officer_ids, key=lambda pk: (str(users[pk]) if pk in users else "", pk)):
+        own_windows = [window_by_id[pk] for pk in sorted(windows_of_officer[officer_id]) if pk in window_by_id]
+        officer_rows.append(Row(
+            "officer", officer_id, str(users.get(officer_id, officer_id)),
+            department="、".join(dict.fromkeys(window.department.name for window in own_windows)),
+            window="、".join(window.name for window in own_windows),
+            figures=_finish(
+                by_officer[officer_id],
+                online=online.get(officer_id, 0.0),
+                slots=[slot for window in own_windows for slot in slots_of_window[window.id]],
+                spans=spans_of[officer_id],
+                percentiles=frt["officer"].get(officer_id),
+            ),
+        ))
+
+    total = Row(
+        "total", 0, "合计",
+        figures=_finish(
+            total_counts,
+            online=sum(online.get(officer_id, 0.0) for officer_id in total_members),
+            slots=total_slots,
+            spans=[span for officer_id in total_members for span in spans_of[officer_id]],
+            percentiles=frt_total,
+        ),
+    )
+    return Report(
+        period=period,
+        computed_at=now,
+        department_id=department_id,
+        departments=department_rows,
+        windows=window_rows,
+        officers=officer_rows,
+        total=total,
+        daily=selectors.daily_volume(period, department_id=department_id),
+    )

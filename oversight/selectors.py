@@ -1,0 +1,256 @@
+"""Read-only queries for oversight against the duty room's tables.
+
+Every figure over conversations is a database aggregate (COUNT/SUM with filters, window functions for
+percentiles); none loops over messages in Python. Times are compared as seconds since the Unix epoch,
+computed by the database the same way on SQLite and PostgreSQL (see EpochSeconds).
+"""
+import datetime
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Greatest, Least, RowNumber, TruncDate
+from django.utils import timezone
+
+from chat.models import EXEMPT_CLASSIFICATIONS, Classification, Conversation, Message, PresenceInterval, PresenceStatus, SenderKind
+from departments.models import Department, Window as DutyWindow
+
+from .periods import Period
+
+# Statuses that count as online time: at the desk and reachable (busy officers still answer their chats).
+ONLINE_STATUSES = (PresenceStatus.ONLINE, PresenceStatus.BUSY)
+
+
+class EpochSeconds(Func):
+    """Seconds since 1970-01-01 UTC of a datetime column, as a float, on SQLite and PostgreSQL alike."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # julianday() is native C and exact to well under a millisecond for our dates.
+        return self.as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra_context
+        )
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS DOUBLE PRECISION)", **extra_context
+        )
+
+
+def _epoch(moment: datetime.datetime) -> Value:
+    return Value(moment.timestamp(), output_field=FloatField())
+
+
+def _valid_q(prefix: str = "") -> Q:
+    """Valid questions: everything not classified as exempt; an unclassified conversation counts as valid."""
+    return ~Q(**{f"{prefix}classification__in": EXEMPT_CLASSIFICATIONS})
+
+
+def conversations_in(period: Period, *, department_id: int | None = None) -> QuerySet[Conversation]:
+    """Return the conversations whose first question was asked in the period (the unit of every count)."""
+    qs = Conversation.objects.filter(first_question_at__gte=period.start, first_question_at__lt=period.end)
+    if department_id:
+        qs = qs.filter(window__department_id=department_id)
+    return qs
+
+
+def conversation_counts(period: Period, *, department_id: int | None = None, now: datetime.datetime) -> list[dict]:
+    """Return one row of counts per (window_id, officer_id); counts add up to any higher level exactly."""
+    valid = _valid_q()
+    exempt = Q(classification__in=EXEMPT_CLASSIFICATIONS)
+    offline = Q(is_offline_question=True)
+    in_time = offline & (
+        Q(first_response_at__lte=F("due_at")) | (exempt & Q(closed_at__isnull=False, closed_at__lte=F("due_at")))
+    )
+    overdue = offline & ~in_time & Q(due_at__lt=now)
+    aggregates = {
+        "conversations": Count("id"),
+        "valid": Count("id", filter=valid),
+        "answered": Count("id", filter=valid & Q(first_response_at__isnull=False)),
+        "answered_live": Count("id", filter=valid & Q(answered_live=True)),
+        "greeting": Count("id", filter=Q(classification=Classification.GREETING)),
+        "unrelated": Count("id", filter=Q(classification=Classification.UNRELATED)),
+        "unclear": Count("id", filter=Q(classification=Classification.UNCLEAR)),
+        "offline": Count("id", filter=offline),
+        "offline_in_time": Count("id", filter=in_time),
+        "offline_overdue": Count("id", filter=overdue),
+        "rated": Count("id", filter=Q(rating__isnull=False)),
+        "rating_sum": Coalesce(Sum("rating"), 0),
+        "response_count": Count("id", filter=Q(answered_live=True, first_response_at__isnull=False)),
+    }
+    for level in range(1, 6):
+        aggregates[f"rating_{level}"] = Count("id", filter=Q(rating=level))
+    # Annotation names must not shadow model fields (answered_live, rating), hence the prefix.
+    rows = (
+        conversations_in(period, department_id=department_id)
+        .order_by()
+        .values("window_id", "officer_id")
+        .annotate(**{f"n_{key}": value for key, value in aggregates.items()})
+    )
+    return [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
+
+
+def first_response_percentiles(
+    period: Period, group_by: str | None, *, department_id: int | None = None
+) -> dict[int, tuple[float | None, float | None]]:
+    """Return {group id: (median, p90)} first-response seconds of live-answered conversations.
+
+    Nearest-rank method: the p-th percentile of n sorted values is the value at rank ceil(p*n).
+    group_by is "officer_id", "window_id", "window__department_id", or None for one group keyed 0.
+    """
+    seconds = ExpressionWrapper(
+        EpochSeconds("first_response_at") - EpochSeconds("first_question_at"), output_field=FloatField()
+    )
+    qs = conversations_in(period, department_id=department_id).filter(answered_live=True, first_response_at__isnull=False)
+    if group_by:
+        qs = qs.exclude(**{f"{group_by}__isnull": True})
+        group, partition = F(group_by), [F(group_by)]
+    else:
+        group, partition = Value(0, output_field=IntegerField()), None
+    ranked = qs.order_by().annotate(
+        group=group,
+        seconds=seconds,
+        rank=Window(RowNumber(), partition_by=partition, order_by=[seconds.asc(), F("id").asc()]),
+        total=Window(Count("id"), partition_by=partition),
+    )
+    # ceil(n/2) and ceil(9n/10) in integer arithmetic, identical on both databases.
+    median_rank = ExpressionWrapper((F("total") + 1) / 2, output_field=IntegerField())
+    p90_rank = ExpressionWrapper((F("total") * 9 + 9) / 10, output_field=IntegerField())
+    rows = ranked.filter(Q(rank=median_rank) | Q(rank=p90_rank)).values_list("group", "seconds", "rank", "total")
+    result: dict[int, list] = {}
+    for key, value, rank, total in rows:
+        pair = result.setdefault(key, [None, None])
+        if rank == (total + 1) // 2:
+            pair[0] = value
+        if rank == (total * 9 + 9) // 10:
+            pair[1] = value
+    return {key: (pair[0], pair[1]) for key, pair in result.items()}
+
+
+def _presence_in(period: Period, now: datetime.datetime, officer_ids: Iterable[int] | None = None) -> QuerySet:
+    qs = PresenceInterval.objects.filter(status__in=ONLINE_STATUSES, started_at__lt=min(period.end, now)).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=period.start)
+    )
+    if officer_ids is not None:
+        qs = qs.filter(officer_id__in=list(officer_ids))
+    return qs.order_by()
+
+
+def _clipped_bounds(period: Period, now: datetime.datetime) -> tuple:
+    """Return (start, end) epoch expressions of each interval clipped to the period and to now."""
+    upper = min(period.end, now)
+    start = Greatest(EpochSeconds("started_at"), _epoch(period.start))
+    end = Least(Coalesce(EpochSeconds("ended_at"), _epoch(now)), _epoch(upper))
+    return start, end
+
+
+def online_seconds_by_officer(
+    period: Period, *, now: datetime.datetime, officer_ids: Iterable[int] | None = None
+) -> dict[int, float]:
+    """Return {officer id: seconds online or busy within the period}; open intervals count up to now."""
+    start, end = _clipped_bounds(period, now)
+    rows = (
+        _presence_in(period, now, officer_ids)
+        .values("officer_id")
+        .annotate(seconds=Sum(ExpressionWrapper(end - start, output_field=FloatField())))
+        .values_list("officer_id", "seconds")
+    )
+    return {officer_id: max(seconds or 0.0, 0.0) for officer_id, seconds in rows}
+
+
+def online_spans(
+    period: Period, *, now: datetime.datetime, officer_ids: Iterable[int] | None = None
+) -> list[tuple[int, float, float]]:
+    """Return (officer id, start, end) epoch seconds of every online stretch clipped to the period."""
+    start, end = _clipped_bounds(period, now)
+    return list(
+        _presence_in(period, now, officer_ids)
+        .annotate(clip_start=start, clip_end=end)
+        .filter(clip_end__gt=F("clip_start"))
+        .values_list("officer_id", "clip_start", "clip_end")
+    )
+
+
+def daily_volume(period: Period, *, department_id: int | None = None) -> dict[datetime.date, int]:
+    """Return {local date: conversations whose first question was asked that day}."""
+    rows = (
+        conversations_in(period, department_id=department_id)
+        .order_by()
+        .annotate(day=TruncDate("first_question_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(count=Count("id"))
+        .values_list("day", "count")
+    )
+    return dict(rows)
+
+
+def first_question_texts(
+    period: Period, *, department_id: int | None = None, limit: int = 1000
+) -> QuerySet:
+    """Return the first citizen message of the latest valid conversations, newest first."""
+    first_body = (
+        Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN)
+        .order_by("seq")
+        .values("body")[:1]
+    )
+    return (
+        conversations_in(period, department_id=department_id)
+        .filter(_valid_q())
+        .order_by("-first_question_at")
+        .annotate(question=Subquery(first_body))
+        .values_list("question", flat=True)[:limit]
+    )
+
+
+def questions_containing(
+    period: Period, keyword: str, *, department_id: int | None = None, limit: int = 1
+) -> list[str]:
+    """Return the latest valid first questions of the period that contain the keyword."""
+    first_message = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN).order_by("seq")
+    return list(
+        conversations_in(period, department_id=department_id)
+        .filter(_valid_q())
+        .annotate(question=Subquery(first_message.values("body")[:1]))
+        .filter(question__contains=keyword)
+        .order_by("-first_question_at")
+        .values_list("question", flat=True)[:limit]
+    )
+
+
+def departments(department_id: int | None = None) -> QuerySet[Department]:
+    qs = Department.objects.order_by("ordering", "id")
+    if department_id:
+        qs = qs.filter(pk=department_id)
+    return qs
+
+
+def windows(department_id: int | None = None) -> QuerySet[DutyWindow]:
+    qs = DutyWindow.objects.select_related("department").order_by("department__ordering", "department_id", "ordering", "id")
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    return qs
+
+
+def window_officer_pairs(window_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """Return (window id, officer id) of the current duty assignments of the windows."""
+    through = DutyWindow.officers.through
+    return list(through.objects.filter(window_id__in=list(window_ids)).values_list("window_id", "user_id"))
+
+
+def users_by_id(user_ids: Iterable[int]) -> dict[int, object]:
+    return {user.id: user for user in get_user_model().objects.filter(id__in=list(user_ids))}
