@@ -1,18 +1,27 @@
 # 政务通 — the two commands: `make run` and `make test`.
-PYTHON ?= python3.11
+# Python 3.11: python3.11, or python3 when that is 3.11 (Debian 12). Override with `make PYTHON=...`.
+ifndef PYTHON
+PYTHON := $(shell for p in python3.11 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
+	then echo $$p; break; fi; done)
+endif
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Extra pytest arguments for the test targets, e.g. `make test-sqlite ARGS="-x tests/chat"`.
+ARGS ?=
 
-.PHONY: run test setup venv migrate demo static clean
+.PHONY: run test test-sqlite test-postgres setup venv migrate demo static clean
 
 $(VENV)/.installed: requirements.txt
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11：找不到 $(PYTHON)"; exit 1; }
-	@echo "==> Creating $(VENV) and installing requirements (first run takes a few minutes)"
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade --disable-pip-version-check --progress-bar on pip
-	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
+	@test -x $(PY) || test -n "$(PYTHON)" || { echo "需要 Python 3.11：找不到 python3.11，python3 也不是 3.11 / Python 3.11 is required"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+		echo "需要 venv 模块：apt-get install python3-venv / the venv module is missing: apt-get install python3-venv"; exit 1; }
+	@echo "==> Installing requirements into $(VENV) (the first run takes a few minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	$(PY) -m pip install --upgrade --disable-pip-version-check --progress-bar off pip
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -35,9 +44,20 @@ run: setup
 	@echo "==> Serving http://$(HOST):$(PORT)/ with daphne (Ctrl-C stops)"
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
+# The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL (see docs/testing.md).
 test: setup
-	@echo "==> Running the test suite"
-	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-postgres
+	@echo "==> All test stages passed"
+
+test-sqlite: venv
+	@echo "==> Test suite on SQLite (unit, consumer, service and e2e tests)"
+	$(PY) -m pytest $(ARGS)
+
+# Outside CI, a machine without PostgreSQL gets a notice and this stage is skipped; in CI it fails.
+test-postgres: venv
+	@echo "==> Database tests again on a throwaway PostgreSQL"
+	$(PY) -m tests.services postgres -- $(PY) -m pytest -m "not e2e" --db-tests-only $(ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles
