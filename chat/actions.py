@@ -25,6 +25,7 @@ from .models import (
     Rating,
     SenderKind,
     Status,
+    Transfer,
 )
 from .payloads import conversation_payload, iso, message_payload
 
@@ -359,6 +360,64 @@ def close_conversation(*, conversation: Conversation, by) -> Conversation:
     elif conversation.officer_id and conversation.window.auto_assign:
         _assign_waiting(conversation.window)
     return conversation
+
+
+@transaction.atomic
+def transfer_conversation(*, conversation: Conversation, officer, to_window: Window, note: str = "") -> Transfer:
+    """Hand a conversation over to another window (转办); it keeps its history and its original waiting time."""
+    conversation = _locked(conversation)
+    if not selectors.officer_may_serve(officer, conversation.window_id):
+        raise ChatError("您不是这个窗口的值班人员。", "forbidden")
+    if conversation.status == Status.CLOSED:
+        raise ChatError("该会话已结束，不能转办。", "closed")
+    if conversation.officer_id not in (None, officer.id):
+        raise ChatError("这个会话由其他值班人员接待。", "forbidden")
+    if not to_window.is_active or not to_window.department.is_active:
+        raise ChatError("目标窗口暂停服务，请选择其他窗口。")
+    if to_window.id == conversation.window_id:
+        raise ChatError("不能转办到当前窗口。")
+    note = note.strip() if isinstance(note, str) else ""
+    if len(note) > 500:
+        raise ChatError("内部备注最多 500 个字。")
+    from_window = conversation.window
+    old_groups = tuple(_audience(conversation)[1:])
+    transfer = Transfer.objects.create(
+        conversation=conversation, from_window=from_window, to_window=to_window, by=officer, note=note
+    )
+    conversation.window = to_window
+    conversation.officer = None
+    conversation.assigned_at = None
+    fields = ["window", "officer", "assigned_at", "status"]
+    if conversation.first_question_at is None or selectors.available_officers(to_window).exists():
+        conversation.status = Status.QUEUED
+        text = f"您的咨询已由 {from_window} 转至 {to_window}，对话记录一并转交，请稍候。"
+    else:
+        conversation.status = Status.OFFLINE
+        if conversation.due_at is None:
+            conversation.is_offline_question = True
+            conversation.due_at = end_of_next_working_day(timezone.now())
+            fields += ["is_offline_question", "due_at"]
+        text = (
+            f"您的咨询已由 {from_window} 转至 {to_window}。该窗口值班人员暂不在线，"
+            f"将在{_due_text(conversation.due_at)}答复，答复会出现在“我的咨询”中。"
+        )
+    conversation.save(update_fields=fields)
+    _system(conversation, text)
+    send_event_on_commit(list(old_groups), "conversation.taken", {"conversation": conversation.id})
+    _publish_conversation(conversation)
+    if conversation.status == Status.QUEUED:
+        if to_window.auto_assign:
+            _assign_waiting(to_window)
+        _publish_queue(to_window.id)
+    _publish_queue(from_window.id)
+    return transfer
+
+
+@transaction.atomic
+def post_system_notice(*, conversation: Conversation, body: str) -> Message:
+    """Add a system line to a conversation, open or closed (e.g. the reply to a case), and publish it."""
+    body = _validate_body(body)
+    return _system(_locked(conversation), body)
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from departments import selectors as department_selectors
 from portal import ratelimit
 
 from . import actions, desk_state, selectors
@@ -201,6 +202,7 @@ class DeskConsumer(BaseConsumer):
         "read": "on_read",
         "classify": "on_classify",
         "close": "on_close",
+        "transfer": "on_transfer",
     }
 
     async def connect(self):
@@ -275,6 +277,14 @@ class DeskConsumer(BaseConsumer):
     async def on_close(self, frame):
         conversation = await self._conversation(frame)
         await database_sync_to_async(actions.close_conversation)(conversation=conversation, by=self.user)
+
+    async def on_transfer(self, frame):
+        conversation = await self._conversation(frame)
+        to_window = await database_sync_to_async(department_selectors.get_window)(_int(frame, "window", minimum=1))
+        await database_sync_to_async(actions.transfer_conversation)(
+            conversation=conversation, officer=self.user, to_window=to_window, note=frame.get("note", "")
+        )
+        await self.send_json({"type": "transferred", "conversation": conversation.id, "window": to_window.id})
 
     async def conversation_taken(self, event):
         await self.send_json({"type": "taken", "conversation": event["conversation"]})

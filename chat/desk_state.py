@@ -2,7 +2,7 @@
 from django.utils import timezone
 
 from . import selectors
-from .models import Message, SenderKind
+from .models import Message, SenderKind, Transfer
 from .payloads import conversation_payload, iso
 
 
@@ -19,17 +19,34 @@ def _previews(conversation_ids: list[int]) -> dict[int, str]:
     return previews
 
 
+def _transfer_notes(conversation_ids: list[int]) -> dict[int, str]:
+    """Return the latest transfer of each conversation as "from → to: note", for officers' eyes only."""
+    notes: dict[int, str] = {}
+    for transfer in (
+        Transfer.objects.filter(conversation_id__in=conversation_ids)
+        .select_related("from_window__department", "by")
+        .order_by("conversation_id", "-created_at")
+    ):
+        if transfer.conversation_id not in notes:
+            text = f"由 {transfer.from_window}（{transfer.by}）转来"
+            notes[transfer.conversation_id] = f"{text}：{transfer.note}" if transfer.note else text
+    return notes
+
+
 def desk_state(officer) -> dict:
     window_ids = list(selectors.officer_window_ids(officer))
     queued = list(selectors.queued_conversations(window_ids)[:100])
     chats = list(selectors.open_conversations_of_officer(officer))
     backlog = list(selectors.offline_backlog(officer)[:200])
-    previews = _previews([c.id for c in queued + chats + backlog])
+    ids = [c.id for c in queued + chats + backlog]
+    previews = _previews(ids)
+    notes = _transfer_notes(ids)
     now = timezone.now()
     presence = selectors.presence_of(officer)
 
     def item(conversation, **extra):
-        return {**conversation_payload(conversation, preview=previews.get(conversation.id, "")), **extra}
+        payload = conversation_payload(conversation, preview=previews.get(conversation.id, ""))
+        return {**payload, "transfer_note": notes.get(conversation.id, ""), **extra}
 
     return {
         "type": "state",

@@ -223,3 +223,26 @@ class CannedReply(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class Transfer(models.Model):
+    """A live hand-over (转办) of a conversation from one window to another, with an internal note."""
+
+    conversation = models.ForeignKey(
+        Conversation, verbose_name=_("会话"), on_delete=models.CASCADE, related_name="transfers"
+    )
+    from_window = models.ForeignKey(
+        Window, verbose_name=_("转出窗口"), on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_window = models.ForeignKey(Window, verbose_name=_("转入窗口"), on_delete=models.PROTECT, related_name="transfers_in")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("转办人"), on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("内部备注"), max_length=500, blank=True, help_text=_("仅值班人员可见"))
+    created_at = models.DateTimeField(_("转办时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("窗口转办")
+        verbose_name_plural = _("窗口转办")
+
+    def __str__(self):
+        return f"#{self.conversation_id} {self.from_window} → {self.to_window}"

@@ -83,5 +83,9 @@ def desk(request):
     return render(
         request,
         "chat/desk.html",
-        {"windows": selectors.windows_of_officer(request.user), "classifications": actions.Classification.choices},
+        {
+            "windows": selectors.windows_of_officer(request.user),
+            "classifications": actions.Classification.choices,
+            "directory": department_selectors.directory(),
+        },
     )

@@ -128,6 +128,9 @@ function renderTranscript() {
     $("conv-status").textContent = c.status_label;
     $("conv-status").className = `status status-${c.status}`;
     $("classification").value = c.classification || "";
+    $("transfer-note").hidden = !c.transfer_note;
+    $("transfer-note").textContent = c.transfer_note || "";
+    $("transfer-box").hidden = c.status === "closed";
     $("take").hidden = !(c.status === "queued" || c.status === "offline");
     $("reply-form").hidden = c.status === "closed" || (c.status === "active" && c.officer !== me);
     $("close").hidden = c.status === "closed";
@@ -215,6 +218,16 @@ const socket = new LiveSocket("/ws/desk/", {
       case "ack":
         outbox.delete(frame.client_id);
         break;
+      case "transferred":
+        $("transfer-box").open = false;
+        $("transfer-note-input").value = "";
+        if (frame.conversation === selected) {
+          selected = null;
+          $("conversation-view").hidden = true;
+          $("empty-view").hidden = false;
+        }
+        requestState();
+        break;
       case "conversation":
       case "taken":
       case "queue_changed":
@@ -246,6 +259,12 @@ $("take").addEventListener("click", () => selected && socket.send({ type: "take"
 $("close").addEventListener("click", () => selected && socket.send({ type: "close", conversation: selected }));
 $("classification").addEventListener("change", (e) => {
   if (selected && e.target.value) socket.send({ type: "classify", conversation: selected, classification: e.target.value });
+});
+$("transfer-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const windowId = Number($("transfer-window").value);
+  if (!selected || !windowId) return;
+  socket.send({ type: "transfer", conversation: selected, window: windowId, note: $("transfer-note-input").value });
 });
 $("canned").addEventListener("change", (e) => {
   if (e.target.value) insertReply(e.target.value);

@@ -167,3 +167,51 @@ def test_busy_notice_after_long_wait(window, citizen, on_duty, settings):
     conversation.refresh_from_db()
     assert conversation.is_offline_question and conversation.due_at
     assert "久等" in conversation.messages.order_by("-seq").first().body
+
+
+def test_transfer_keeps_history_and_waiting_time_and_hides_the_note(window, citizen, on_duty, django_capture_on_commit_callbacks):
+    target = factories.window(factories.department(name="省人事厅"), name="公务员考录")
+    receiver = factories.officer(target)
+    actions.desk_connected(officer=receiver, channel_name="d-receiver")
+    actions.set_status(officer=receiver, status="busy")  # on line, but takes no automatic assignments
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    actions.send_message(conversation=conversation, sender=citizen, body="公务员考试什么时候报名？", client_id="q")
+    conversation.refresh_from_db()
+    queued_at = conversation.queued_at
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.transfer_conversation(conversation=conversation, officer=on_duty, to_window=target, note="人事厅答复")
+    conversation.refresh_from_db()
+    assert conversation.window == target and conversation.officer is None
+    assert conversation.status == Status.QUEUED and conversation.queued_at == queued_at
+    last = conversation.messages.order_by("-seq").first()
+    assert "转至" in last.body and "人事厅答复" not in last.body
+    assert conversation.messages.filter(body="公务员考试什么时候报名？").exists()
+    # The original window's officer no longer reaches it; the receiving one does.
+    with pytest.raises(actions.ChatError):
+        actions.send_message(conversation=conversation, sender=on_duty, body="还是我来答", client_id="x")
+    actions.take_conversation(officer=receiver, conversation=conversation)
+    actions.send_message(conversation=conversation, sender=receiver, body="请留意11月的招考公告。", client_id="a")
+    from chat.desk_state import desk_state
+
+    item = next(c for c in desk_state(receiver)["chats"] if c["id"] == conversation.id)
+    assert "人事厅答复" in item["transfer_note"]
+
+
+def test_transfer_to_window_without_officer_becomes_offline_question(window, citizen, on_duty):
+    target = factories.window(name="无人值班")
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    actions.send_message(conversation=conversation, sender=citizen, body="请问", client_id="q")
+    actions.transfer_conversation(conversation=conversation, officer=on_duty, to_window=target)
+    conversation.refresh_from_db()
+    assert conversation.status == Status.OFFLINE and conversation.due_at is not None
+    with pytest.raises(actions.ChatError):
+        actions.transfer_conversation(conversation=conversation, officer=on_duty, to_window=window)
+
+
+def test_system_notice_reaches_closed_conversation(window, citizen, django_capture_on_commit_callbacks):
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    actions.close_conversation(conversation=conversation, by=citizen)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = actions.post_system_notice(conversation=conversation, body="您的信件已答复。")
+    assert message.sender_kind == "system" and message.seq == conversation.messages.count()
+    assert len(callbacks) == 1

@@ -180,3 +180,17 @@ async def test_desk_state_lists_queue_chats_and_backlog():
     await desk.disconnect()
     online = await sync_to_async(lambda: officer.presence.__class__.objects.get(officer=officer).status)()
     assert online == "offline"
+
+
+async def test_desk_transfer_frame():
+    window, citizen, officer, conversation = await setup_chat()
+    target = await sync_to_async(factories.window)()
+    desk, ok, _ = await connect("/ws/desk/", officer)
+    await desk.send_json_to({"type": "transfer", "conversation": conversation.id, "window": 999999})
+    assert (await receive_until(desk, "error"))["code"] == "not_found"
+    await desk.send_json_to({"type": "transfer", "conversation": conversation.id, "window": target.id, "note": "请协助"})
+    done = await receive_until(desk, "transferred")
+    assert done["window"] == target.id
+    moved = await sync_to_async(lambda: Conversation.objects.get(pk=conversation.pk).window_id)()
+    assert moved == target.id
+    await desk.disconnect()
