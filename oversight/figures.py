@@ -237,3 +237,45 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
         total=total,
         daily=selectors.daily_volume(period, department_id=department_id),
     )
+
+
+def daily_by_department(period: Period) -> dict[int, dict[datetime.date, int]]:
+    return selectors.daily_volume_by_department(period)
+
+
+def _from_snapshot(period: Period, department_id: int | None, rows) -> Report:
+    levels: dict[str, list[Row]] = {"department": [], "window": [], "officer": []}
+    daily: dict[datetime.date, int] = defaultdict(int)
+    computed_at = None
+    for stored in rows:
+        data = dict(stored.figures)
+        window = data.pop("_window", "")
+        for day, count in data.pop("daily", {}).items():
+            daily[datetime.date.fromisoformat(day)] += count
+        data.pop("topics", None)
+        department = stored.name if stored.level == "department" else stored.department_name
+        levels[stored.level].append(Row(stored.level, stored.object_id, stored.name, department, window, data))
+        computed_at = stored.computed_at
+    total_counts: dict = defaultdict(int)
+    for row in levels["department"]:
+        _add(total_counts, row.figures)
+    total = Row("total", 0, "合计", figures={
+        **{key: total_counts[key] for key in _SUMMED},
+        "online_hours": round(sum(row["online_hours"] or 0 for row in levels["department"]), 2),
+        "duty_hours": None, "duty_coverage": None, "frt_median": None, "frt_p90": None,
+        "answer_rate": _ratio(total_counts["answered"], total_counts["valid"]),
+        "live_rate": _ratio(total_counts["answered_live"], total_counts["valid"]),
+        "chitchat_share": _ratio(total_counts["greeting"], total_counts["conversations"]),
+        "satisfaction": _ratio(total_counts["rating_sum"], total_counts["rated"], 2),
+    })
+    return Report(period, computed_at, department_id, levels["department"], levels["window"], levels["officer"],
+                  total, dict(sorted(daily.items())), from_snapshot=True)
+
+
+def report_for(period: Period, *, department_id: int | None = None, now: datetime.datetime | None = None) -> Report:
+    """Return the figures of the period: a closed month's stored snapshot when there is one, else computed."""
+    if period.is_month:
+        stored = list(selectors.monthly_snapshot(period, department_id))
+        if stored:
+            return _from_snapshot(period, department_id, stored)
+    return compute(period, department_id=department_id, now=now)

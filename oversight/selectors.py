@@ -254,3 +254,30 @@ def window_officer_pairs(window_ids: Iterable[int]) -> list[tuple[int, int]]:
 
 def users_by_id(user_ids: Iterable[int]) -> dict[int, object]:
     return {user.id: user for user in get_user_model().objects.filter(id__in=list(user_ids))}
+
+
+def daily_volume_by_department(period: Period) -> dict[int, dict[datetime.date, int]]:
+    """Return {department id: {local date: conversations}} for the period."""
+    rows = (
+        conversations_in(period)
+        .order_by()
+        .annotate(day=TruncDate("first_question_at", tzinfo=timezone.get_current_timezone()))
+        .values("window__department_id", "day")
+        .annotate(count=Count("id"))
+        .values_list("window__department_id", "day", "count")
+    )
+    result: dict[int, dict[datetime.date, int]] = {}
+    for department_id, day, count in rows:
+        result.setdefault(department_id, {})[day] = count
+    return result
+
+
+def monthly_snapshot(period: Period, department_id: int | None = None) -> QuerySet:
+    """Return the stored figures of a closed month (empty when the month was never snapshotted)."""
+    from .models import MonthlyFigure
+
+    qs = MonthlyFigure.objects.filter(month=period.first)
+    if department_id:
+        department = Department.objects.filter(pk=department_id).values_list("name", flat=True).first()
+        qs = qs.filter(Q(level="department", object_id=department_id) | Q(department_name=department))
+    return qs
