@@ -88,6 +88,17 @@ def pytest_collection_modifyitems(config, items):
     items[:] = selected
 
 
+def pytest_runtest_setup(item):
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & BROWSER_FIXTURES and (fixtures & DATABASE_FIXTURES or item.get_closest_marker("django_db")):
+        # Otherwise Django raises SynchronousOnlyOperation from inside Playwright's event loop.
+        pytest.fail(
+            "e2e tests use the live server's database, not the test database: set up and inspect data "
+            "with the live_manage fixture or through the browser, not the db fixture or django_db",
+            pytrace=False,
+        )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
