@@ -8,6 +8,7 @@ row imports nothing.
 import re
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from .models import Department, Level, Window
@@ -112,12 +113,24 @@ def _yes_no(attribute: str, column_name: str) -> fields.Field:
 
 
 class AllOrNothingResource(resources.ModelResource):
-    """A resource whose import is rolled back as a whole when any row is invalid."""
+    """A resource whose import is rolled back as a whole when any row is invalid.
+
+    A row's errors are keyed by the spreadsheet's Chinese column names, not the model's field names.
+    """
 
     def import_data(self, dataset, *args, **kwargs):
         # import-export keeps the good rows of a file with validation errors unless told otherwise.
         kwargs.setdefault("rollback_on_validation_errors", True)
         return super().import_data(dataset, *args, **kwargs)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        try:
+            super().validate_instance(instance, import_validation_errors, validate_unique)
+        except ValidationError as error:
+            columns = {field.attribute: field.column_name for field in self.get_import_fields()}
+            raise ValidationError(
+                {columns.get(key, key): messages for key, messages in error.message_dict.items()}
+            ) from None
 
 
 class DepartmentResource(AllOrNothingResource):
@@ -186,6 +199,23 @@ class WindowResource(AllOrNothingResource):
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
+
+    def import_instance(self, instance, row, **kwargs):
+        # import-export sets many-to-many fields only after saving, where a bad username would be a
+        # crash of the row; check the officers here so they are reported with the other field errors.
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        officers = self.fields["officers"]
+        if officers.column_name in row:
+            try:
+                officers.clean(row)
+            except ValueError as error:
+                errors["officers"] = [str(error)]
+        if errors:
+            raise ValidationError(errors)
 
     def get_instance(self, instance_loader, row):
         # An unknown department makes the lookup fail; import_instance raises it again as a
