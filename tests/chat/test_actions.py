@@ -215,3 +215,16 @@ def test_system_notice_reaches_closed_conversation(window, citizen, django_captu
         message = actions.post_system_notice(conversation=conversation, body="您的信件已答复。")
     assert message.sender_kind == "system" and message.seq == conversation.messages.count()
     assert len(callbacks) == 1
+
+
+def test_housekeeping_command(window, officer, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    actions.desk_connected(officer=officer, channel_name="d1")
+    settings.PRESENCE_TIMEOUT_SECONDS = -1  # every heartbeat is already too old
+    out = StringIO()
+    call_command("chat_housekeeping", stdout=out)
+    assert "离线值班人员 1 名" in out.getvalue()
+    assert not PresenceInterval.objects.filter(officer=officer, ended_at__isnull=True).exists()

@@ -153,3 +153,8 @@ def test_citizen_chat_page_and_no_js_fallback(client, window):
     stranger = factories.citizen()
     client.force_login(stranger)
     assert client.get(response.request["PATH_INFO"]).status_code == 403
+
+
+def test_public_pages_forbid_inline_scripts(client, window):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
