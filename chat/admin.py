@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from .models import CannedReply, Conversation, DeskConnection, Message, OfficerPresence, PresenceInterval
+from .models import CannedReply, Conversation, DeskConnection, Message, OfficerPresence, PresenceInterval, Transfer
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -47,6 +47,21 @@ class MessageInline(admin.TabularInline):
         return False
 
 
+class TransferInline(admin.TabularInline):
+    model = Transfer
+    fk_name = "conversation"
+    fields = ("created_at", "from_window", "to_window", "by", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = (
@@ -75,7 +90,7 @@ class ConversationAdmin(ReadOnlyAdmin):
     list_select_related = ("window__department", "citizen", "officer")
     search_fields = ("=id", "citizen__username", "citizen__phone", "officer__username", "officer__display_name", "window__name")
     date_hierarchy = "created_at"
-    inlines = [MessageInline]
+    inlines = [TransferInline, MessageInline]
 
     @admin.display(description=_("市民"), ordering="citizen__username")
     def citizen_masked(self, conversation: Conversation) -> str:
@@ -97,6 +112,15 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description=_("内容"))
     def short_body(self, message: Message) -> str:
         return Truncator(message.body).chars(60)
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("conversation", "from_window", "to_window", "by", "created_at", "note")
+    list_filter = ("from_window__department", "to_window__department")
+    list_select_related = ("conversation", "from_window__department", "to_window__department", "by")
+    search_fields = ("=conversation__id", "note", "from_window__name", "to_window__name")
+    date_hierarchy = "created_at"
 
 
 @admin.register(OfficerPresence)

@@ -1,6 +1,6 @@
 """Admin for departments, windows and the working-day calendar."""
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -38,6 +38,7 @@ class DepartmentAdmin(SpreadsheetAdmin):
     list_filter = ("level", "is_active", ("parent", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "short_name", "address", "contact_phone")
     autocomplete_fields = ("parent",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("name", "short_name", "level", "parent")}),
         (_("联系方式"), {"fields": ("contact_phone", "address", "website")}),

@@ -1,5 +1,7 @@
 """The information center's console (信息中心控制台): the admin site's titles and the accounts."""
+from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +49,11 @@ class UserAdmin(DjangoUserAdmin):
         if user.is_citizen and user.phone and user.username == user.phone:
             return user.masked_phone
         return user.username
+
+    def action_checkbox(self, user: User):
+        # Django labels the checkbox with str(user), which for a citizen is the full mobile number.
+        attrs = {"class": "action-select", "aria-label": f"选择 {self.account(user)}"}
+        return forms.CheckboxInput(attrs, lambda value: False).render(helpers.ACTION_CHECKBOX_NAME, str(user.pk))
 
     @admin.display(description=_("手机号"), ordering="phone")
     def phone_masked(self, user: User) -> str:
