@@ -35,6 +35,7 @@ demo: migrate
 	$(PY) manage.py seed_demo
 
 static: venv
+	@echo "==> Collecting static files"
 	$(PY) manage.py collectstatic --noinput -v0
 
 setup: demo
@@ -45,7 +46,8 @@ run: setup
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
 # The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL (see docs/testing.md).
-test: setup
+# Collected static files too: WhiteNoise warns in every request test when STATIC_ROOT does not exist.
+test: setup static
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 	@echo "==> All test stages passed"
