@@ -6,6 +6,7 @@ from django.utils import timezone
 from import_export import fields, resources, widgets
 
 from .figures import DEFINITIONS
+from .models import Transcript
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -73,7 +74,7 @@ def citizen_label(user) -> str:
     return f"{name[:3]}****{name[7:]}" if name.isdigit() and len(name) == 11 else name
 
 
-class TranscriptResource(resources.Resource):
+class TranscriptResource(resources.ModelResource):
     """The transcript list for export: who, where, when and how, with the citizen's phone masked."""
 
     id = fields.Field(attribute="id", column_name="会话编号", widget=widgets.NumberWidget(coerce_to_string=False))
@@ -90,7 +91,9 @@ class TranscriptResource(resources.Resource):
     rating_comment = _text("rating_comment", "评价意见")
 
     class Meta:
-        export_order = [
+        model = Transcript
+        name = "对话列表"
+        fields = export_order = [
             "id", "department", "window", "citizen", "officer", "status", "classification", "first_question_at",
             "answered_live", "is_offline_question", "rating", "rating_comment",
         ]

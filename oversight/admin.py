@@ -1,0 +1,230 @@
+"""The information center's console for oversight: dashboard, weekly report, downloads, transcripts, audit log.
+
+Every page here is read-only. Access needs a supervisor (信息中心 or admin role) with the matching view
+permission; a staff officer gets 403.
+"""
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from import_export.admin import ExportMixin
+
+from chat.models import Message
+
+from . import dashboard, exports, figures
+from .actions import record_audit
+from .models import AuditAction, AuditLog, Assessment, MonthlyFigure, Transcript
+from .periods import PeriodError
+from .resources import TranscriptResource, citizen_label
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Nobody adds, changes or deletes here, superusers included; viewing needs the view permission."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_supervisor and super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_supervisor and super().has_module_permission(request)
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ReadOnlyAdmin):
+    """考核看板: the dashboard is this entry's list page; the weekly report and downloads hang below it."""
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("", view(self.dashboard_view), name="oversight_assessment_changelist"),
+            path("weekly/", view(self.weekly_view), name="oversight_assessment_weekly"),
+            path("download/", view(self.download_view), name="oversight_assessment_download"),
+        ]
+
+    def _require_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied("只有信息中心人员可以查看考核数据。")
+
+    def dashboard_view(self, request):
+        self._require_view(request)
+        period, department_id, errors = dashboard.parse_filters(request.GET)
+        for error in errors:
+            messages.error(request, error)
+        context = {
+            **self.admin_site.each_context(request),
+            **dashboard.dashboard_context(period, department_id),
+            "title": f"考核看板 · {period.label}",
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/oversight/dashboard.html", context)
+
+    def weekly_view(self, request):
+        self._require_view(request)
+        departments = list(dashboard.selectors.departments())
+        raw = request.GET.get("department") or (str(departments[0].id) if departments else "")
+        try:
+            if not raw.isdigit():
+                raise PeriodError(f"没有这个部门：{raw}。")
+            context = dashboard.weekly_context(int(raw), request.GET.get("week"))
+        except PeriodError as error:
+            messages.error(request, str(error))
+            context = {"departments": departments, "failed": True}
+        context.update(self.admin_site.each_context(request))
+        context["opts"] = self.opts
+        context["title"] = (f"{context['department'].name} 一周运行情况（{context['week'].first:%Y-%m-%d} 至 "
+                            f"{context['week'].last:%Y-%m-%d}）") if "week" in context else "一周运行情况"
+        return TemplateResponse(request, "admin/oversight/weekly.html", context)
+
+    def download_view(self, request):
+        self._require_view(request)
+        period, department_id, errors = dashboard.parse_filters(request.GET)
+        if errors:
+            for error in errors:
+                messages.error(request, error)
+            return HttpResponse(status=302, headers={"Location": reverse("admin:oversight_assessment_changelist")})
+        report = figures.report_for(period, department_id=department_id)
+        name = f"assessment-{period.first:%Y-%m}{'-d' + str(department_id) if department_id else ''}"
+        if request.GET.get("format") == "csv":
+            response = HttpResponse(("\ufeff" + exports.csv_text(report)).encode("utf-8"), content_type="text/csv; charset=utf-8")
+            name += ".csv"
+        else:
+            response = HttpResponse(
+                exports.workbook_bytes(report),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            name += ".xlsx"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        record_audit(
+            actor=request.user, action=AuditAction.EXPORT_ASSESSMENT, object_type="assessment",
+            object_id=period.first.strftime("%Y-%m"), summary=f"下载{period.label}考核表 {name}",
+            ip_address=_client_ip(request),
+        )
+        return response
+
+
+@admin.register(Transcript)
+class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
+    """对话记录: read-only, searchable and filterable; opening one is written to the audit log."""
+
+    resource_classes = [TranscriptResource]
+    list_display = ["id", "department", "window_name", "citizen_masked", "officer", "status", "classification",
+                    "first_question_at", "answered_live", "is_offline_question", "rating"]
+    list_display_links = ["id"]
+    list_filter = ["window__department", "status", "classification", "answered_live", "is_offline_question", "rating",
+                   "first_question_at"]
+    search_fields = ["=id", "=citizen__phone", "window__name", "window__department__name", "officer__display_name",
+                     "messages__body"]
+    search_help_text = "按会话编号、市民手机号（完整号码）、部门、窗口、值班人员或消息内容搜索"
+    date_hierarchy = "first_question_at"
+    list_select_related = ["window__department", "citizen", "officer"]
+    show_full_result_count = False
+    list_per_page = 50
+    fields = ["department", "window_name", "citizen_masked", "officer", "status", "classification",
+              "first_question_at", "assigned_at", "first_response_at", "answered_live", "is_offline_question",
+              "due_at", "closed_at", "rating", "rating_comment", "transcript"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("window__department", "citizen", "officer")
+
+    @admin.display(description="部门", ordering="window__department__ordering")
+    def department(self, obj):
+        return obj.window.department.name
+
+    @admin.display(description="窗口", ordering="window__name")
+    def window_name(self, obj):
+        return obj.window.name
+
+    @admin.display(description="市民")
+    def citizen_masked(self, obj):
+        return citizen_label(obj.citizen)
+
+    @admin.display(description="对话记录")
+    def transcript(self, obj):
+        rows = (
+            Message.objects.filter(conversation=obj).select_related("sender").order_by("seq")
+        )
+        def who(message):
+            if message.sender_kind == "citizen":
+                return f"市民 {citizen_label(message.sender)}"
+            if message.sender_kind == "officer":
+                return str(message.sender) if message.sender else "值班人员"
+            return "系统"
+        return format_html(
+            '<table class="oversight-transcript"><tbody>{}</tbody></table>',
+            format_html_join(
+                "", '<tr class="from-{}"><td>{}</td><td>{}</td><td>{}</td></tr>',
+                ((m.sender_kind, f"{timezone.localtime(m.created_at):%m-%d %H:%M:%S}", who(m), m.body) for m in rows),
+            ),
+        ) if obj.pk else ""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200 and request.method == "GET":
+            conversation = self.get_object(request, object_id)
+            record_audit(
+                actor=request.user, action=AuditAction.VIEW_TRANSCRIPT, object_type="conversation",
+                object_id=object_id,
+                summary=f"查看对话记录 #{object_id} {conversation.window if conversation else ''}",
+                ip_address=_client_ip(request),
+            )
+        return response
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        record_audit(
+            actor=request.user, action=AuditAction.EXPORT_TRANSCRIPTS, object_type="conversation",
+            summary=f"导出对话列表 {queryset.count()} 条（{file_format.get_title()}）", ip_address=_client_ip(request),
+        )
+        return data
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    """审计日志: append-only; nobody may add, change or delete entries here."""
+
+    list_display = ["at", "actor_name", "action", "object_type", "object_id", "summary", "ip_address"]
+    list_filter = ["action", "at"]
+    search_fields = ["actor_name", "object_id", "summary"]
+    date_hierarchy = "at"
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(MonthlyFigure)
+class MonthlyFigureAdmin(ReadOnlyAdmin):
+    """月度考核快照: the frozen figures of purged months."""
+
+    list_display = ["month", "level", "name", "department_name", "answer_rate", "conversations", "computed_at"]
+    list_filter = ["month", "level"]
+    search_fields = ["name", "department_name"]
+    actions = None
+
+    @admin.display(description="咨询量")
+    def conversations(self, obj):
+        return obj.figures.get("conversations")
+
+    @admin.display(description="答复率")
+    def answer_rate(self, obj):
+        rate = obj.figures.get("answer_rate")
+        return "—" if rate is None else f"{rate * 100:.1f}%"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]

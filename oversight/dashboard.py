@@ -1,0 +1,139 @@
+"""What the supervisor dashboard (考核看板) and the weekly operation report (一周运行情况) show."""
+import datetime
+
+from django.utils import timezone
+
+from . import charts, figures, selectors, topics
+from .figures import DEFINITIONS, DEFINITIONS_BY_KEY
+from .periods import Period, PeriodError, current_month, month_period, parse_day, parse_month, week_period
+
+HEADLINE = ["conversations", "valid", "answer_rate", "live_rate", "frt_median", "offline_overdue", "satisfaction",
+            "online_hours", "duty_coverage", "chitchat_share"]
+TABLE_COLUMNS = ["online_hours", "duty_coverage", "conversations", "valid", "answered", "answer_rate", "live_rate",
+                 "frt_median", "frt_p90", "offline", "offline_in_time", "offline_overdue", "chitchat_share", "rated",
+                 "satisfaction"]
+RATING_KEYS = ["rating_5", "rating_4", "rating_3", "rating_2", "rating_1"]
+HOT_DEPARTMENTS = 3
+TOPIC_DEPARTMENTS = 6
+
+
+def parse_filters(params) -> tuple[Period, int | None, list[str]]:
+    """Read month and department from the query string; return defaults and Chinese errors for bad input."""
+    errors = []
+    period = current_month()
+    if params.get("month"):
+        try:
+            period = parse_month(params["month"])
+        except PeriodError as error:
+            errors.append(str(error))
+    department_id = None
+    if params.get("department"):
+        raw = params["department"]
+        if raw.isdigit() and selectors.departments(int(raw)).exists():
+            department_id = int(raw)
+        else:
+            errors.append(f"没有这个部门：{raw}。")
+    return period, department_id, errors
+
+
+def month_choices(count: int = 13) -> list[Period]:
+    month = current_month()
+    choices = []
+    for _ in range(count):
+        choices.append(month)
+        month = month_period(month.first - datetime.timedelta(days=1))
+    return choices
+
+
+def _cells(row, keys):
+    return [(DEFINITIONS_BY_KEY[key], row[key]) for key in keys]
+
+
+def dashboard_context(period: Period, department_id: int | None) -> dict:
+    report = figures.report_for(period, department_id=department_id)
+    by_volume = sorted(report.departments, key=lambda row: (-(row["conversations"] or 0), row.name))
+    hot_ids = {row.id for row in by_volume[:HOT_DEPARTMENTS] if row["conversations"]}
+    hot_topics = [
+        (row, topics.hot_topics(period, department_id=row.id))
+        for row in by_volume[:TOPIC_DEPARTMENTS] if row["conversations"] and not report.from_snapshot
+    ]
+    if report.from_snapshot:
+        stored = {s.object_id: s.figures.get("topics", []) for s in selectors.monthly_snapshot(period, department_id)
+                  if s.level == "department"}
+        hot_topics = [(row, stored.get(row.id, [])) for row in by_volume[:TOPIC_DEPARTMENTS] if row["conversations"]]
+    by_answer = sorted(report.departments, key=lambda row: (row["answer_rate"] is None, -(row["answer_rate"] or 0)))
+    officers_by_hours = sorted(report.officers, key=lambda row: -(row["online_hours"] or 0))
+    days = period.days
+    weekend_or_holiday = {f"{day:%m-%d}" for day in days if day.weekday() >= 5}
+    return {
+        "report": report,
+        "period": period,
+        "department_id": department_id,
+        "headline": _cells(report.total, HEADLINE),
+        "columns": [DEFINITIONS_BY_KEY[key] for key in TABLE_COLUMNS],
+        "rating_columns": [DEFINITIONS_BY_KEY[key] for key in RATING_KEYS],
+        "department_rows": [(row, row.id in hot_ids, _cells(row, TABLE_COLUMNS), _cells(row, RATING_KEYS))
+                            for row in by_volume],
+        "window_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in
+                        sorted(report.windows, key=lambda row: (row["answer_rate"] is None, -(row["answer_rate"] or 0)))],
+        "officer_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in officers_by_hours],
+        "hot_topics": hot_topics,
+        "definitions": DEFINITIONS,
+        "help": {definition.key: definition.help for definition in DEFINITIONS},
+        "chart_volume": charts.bar_chart([(row.name, row["conversations"]) for row in by_volume],
+                                         title="各部门咨询量", unit=""),
+        "chart_daily": charts.column_chart(
+            [(f"{day:%m-%d}", report.daily.get(day, 0)) for day in days], title="每日咨询量",
+            highlight=weekend_or_holiday),
+        "chart_online": charts.bar_chart([(row.name, row["online_hours"]) for row in officers_by_hours[:20]],
+                                         title="值班人员在线时长", unit=" 小时", label_chars=9),
+        "chart_answer": charts.bar_chart([(row.name, row["answer_rate"]) for row in by_answer],
+                                         title="各部门答复率", percent=True, max_value=1),
+        "month_choices": month_choices(),
+        "departments": list(selectors.departments()),
+        "now": timezone.now(),
+    }
+
+
+def weekly_context(department_id: int, week_text: str | None) -> dict:
+    """Return the one-week report of a department: figures, each day, windows, officers, hot questions."""
+    day = parse_day(week_text) if week_text else timezone.localdate() - datetime.timedelta(days=7)
+    week = week_period(day)
+    department = selectors.departments(department_id).first()
+    if department is None:
+        raise PeriodError(f"没有这个部门：{department_id}。")
+    report = figures.compute(week, department_id=department_id)
+    daily = []
+    for current in week.days:
+        one = figures.compute(Period(current, current), department_id=department_id)
+        daily.append((current, _cells(one.total, ["conversations", "valid", "answered", "answer_rate", "answered_live",
+                                                  "offline", "offline_overdue", "online_hours"])))
+    keywords = topics.hot_topics(week, department_id=department_id, top=10)
+    examples = []
+    for keyword in keywords[:6]:
+        found = selectors.questions_containing(week, keyword, department_id=department_id, limit=2)
+        if found:
+            examples.append((keyword, found))
+    return {
+        "department": department,
+        "week": week,
+        "previous_week": week.first - datetime.timedelta(days=7),
+        "next_week": week.first + datetime.timedelta(days=7),
+        "report": report,
+        "summary": _cells(report.total, HEADLINE + ["offline", "offline_in_time", "rated"]),
+        "daily_columns": [DEFINITIONS_BY_KEY[key] for key in
+                          ["conversations", "valid", "answered", "answer_rate", "answered_live", "offline",
+                           "offline_overdue", "online_hours"]],
+        "daily": daily,
+        "window_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in report.windows],
+        "officer_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in
+                         sorted(report.officers, key=lambda row: -(row["online_hours"] or 0))],
+        "columns": [DEFINITIONS_BY_KEY[key] for key in TABLE_COLUMNS],
+        "keywords": keywords,
+        "examples": examples,
+        "chart_daily": charts.column_chart([(f"{d:%m-%d}", cells[0][1]) for d, cells in daily], title="每日咨询量",
+                                           width=560, height=180),
+        "definitions": DEFINITIONS,
+        "departments": list(selectors.departments()),
+        "now": timezone.now(),
+    }
