@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "chat",
     "oversight",
     "faq",
+    "faq",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,275 @@
+"""Writes of the knowledge base. Each action is one transaction and renews the index token."""
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat.models import Conversation, SenderKind, Status
+from departments.models import Department, Window
+
+from . import selectors
+from .engine import embedder as embedding
+from .engine.text import passage_text, terms
+from .models import Entry, IndexState, Source
+from .selectors import ANSWER_MAX, QUESTION_MAX
+
+
+class FaqError(Exception):
+    """Input the knowledge base refuses; the message is shown to the user as it is."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _touch_index() -> None:
+    """Give the index a new token so that every process rebuilds it at its next search."""
+    token = IndexState.new_token()
+    if not IndexState.objects.filter(pk=1).update(token=token, changed_at=timezone.now()):
+        IndexState.objects.update_or_create(pk=1, defaults={"token": token})
+
+
+def _index_fields(entries: Sequence[Entry], places: Sequence[tuple[str, str]] | None = None) -> None:
+    """Fill the terms and, when the model is available, the vectors of the entries (not saved).
+
+    places gives each entry's (department, window) names when they are not saved rows yet.
+    """
+    if places is None:
+        places = [(entry.department.name, entry.window.name if entry.window else "") for entry in entries]
+    texts = [
+        passage_text(department=department, window=window, question=entry.question, answer=entry.answer)
+        for entry, (department, window) in zip(entries, places)
+    ]
+    for entry, text in zip(entries, texts):
+        entry.terms = " ".join(terms(text))
+    model = embedding.get_embedder()
+    if model is None:
+        for entry in entries:
+            entry.question_vector = entry.passage_vector = None
+            entry.vector_model = ""
+        return
+    questions = model.passages([entry.question for entry in entries])
+    passages = model.passages(texts)
+    for entry, question, passage in zip(entries, questions, passages):
+        entry.question_vector = embedding.vector_to_bytes(question)
+        entry.passage_vector = embedding.vector_to_bytes(passage)
+        entry.vector_model = model.name
+
+
+def _clean(*, department: Department, window: Window | None, question: str, answer: str) -> tuple[str, str]:
+    question, answer = (question or "").strip(), (answer or "").strip()
+    if not question:
+        raise FaqError("问题不能为空。")
+    if not answer:
+        raise FaqError("答复不能为空。")
+    if len(question) > QUESTION_MAX:
+        raise FaqError(f"问题不能超过 {QUESTION_MAX} 个字。")
+    if len(answer) > ANSWER_MAX:
+        raise FaqError(f"答复不能超过 {ANSWER_MAX} 个字。")
+    if window is not None and window.department_id != department.id:
+        raise FaqError(f"窗口“{window.name}”不属于{department.name}。")
+    return question, answer
+
+
+def save_entry(
+    *,
+    entry: Entry | None = None,
+    key: str = "",
+    department: Department,
+    window: Window | None,
+    question: str,
+    answer: str,
+    is_published: bool,
+    source: str = Source.CURATED,
+    by=None,
+) -> Entry:
+    """Create or update an entry and its index; the admin and the import both come here."""
+    question, answer = _clean(department=department, window=window, question=question, answer=answer)
+    entry = entry or Entry(source=source, created_by=by)
+    if not entry.key:
+        entry.key = (key or "").strip() or f"faq-{IndexState.new_token()[:12]}"
+    entry.department, entry.window, entry.question, entry.answer = department, window, question, answer
+    _set_published(entry, is_published)
+    _index_fields([entry])
+    with transaction.atomic():
+        entry.save()
+        _touch_index()
+    return entry
+
+
+def _set_published(entry: Entry, published: bool) -> None:
+    if published and entry.source == Source.ARCHIVE:
+        entry.source = Source.CONVERSATION
+    if published and not entry.is_published:
+        entry.published_at = timezone.now()
+    entry.is_published = published
+
+
+def set_published(*, entries: Sequence[Entry], published: bool) -> int:
+    """Publish or withdraw entries (admin bulk action); return how many changed."""
+    changed = [entry for entry in entries if entry.is_published != published]
+    with transaction.atomic():
+        for entry in changed:
+            _set_published(entry, published)
+            entry.save(update_fields=["is_published", "published_at", "source", "updated_at"])
+        if changed:
+            _touch_index()
+    return len(changed)
+
+
+def delete_entries(*, entries: Sequence[Entry]) -> int:
+    with transaction.atomic():
+        count, _ = Entry.objects.filter(pk__in=[entry.pk for entry in entries]).delete()
+        _touch_index()
+    return count
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One checked line of an import file; department and window are None when they are to be created."""
+
+    line: int
+    key: str
+    department: Department | None
+    window: Window | None
+    question: str
+    answer: str
+    department_name: str
+    window_name: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+def import_entries(
+    *, records: Sequence[ImportRecord], published: bool = True, by=None, progress: Callable | None = None
+) -> ImportResult:
+    """Create or update (by key) one entry per record, all or nothing.
+
+    Records come checked from faq.importing.read_records. Departments and windows missing from
+    the database (None in a record) are created. Vectors are computed before the transaction so
+    that the write lock is held only for the inserts.
+    """
+    existing = {entry.key: entry for entry in Entry.objects.filter(key__in=[r.key for r in records])}
+    entries = []
+    for record in records:
+        entry = existing.get(record.key) or Entry(key=record.key, source=Source.CURATED, created_by=by)
+        entry.question, entry.answer = record.question.strip(), record.answer.strip()
+        _set_published(entry, published)
+        entries.append(entry)
+    places = [(record.department_name, record.window_name) for record in records]
+    for start in range(0, len(entries), 32):
+        _index_fields(entries[start : start + 32], places[start : start + 32])
+        if progress:
+            progress(len(entries[start : start + 32]))
+    with transaction.atomic():
+        departments: dict[str, Department] = {}
+        windows: dict[tuple[str, str], Window] = {}
+        for record, entry in zip(records, entries):
+            department = record.department or departments.get(record.department_name)
+            if department is None:
+                department, _ = Department.objects.get_or_create(name=record.department_name)
+                departments[record.department_name] = department
+            window = record.window
+            if window is None and record.window_name:
+                window = windows.get((record.department_name, record.window_name))
+                if window is None:
+                    window, _ = Window.objects.get_or_create(
+                        department=department, name=record.window_name, defaults={"duty_statement": ""}
+                    )
+                    windows[(record.department_name, record.window_name)] = window
+            entry.department, entry.window = department, window
+            try:
+                _clean(department=department, window=window, question=entry.question, answer=entry.answer)
+            except FaqError as error:
+                raise FaqError(f"第 {record.line} 行：{error.message}") from None
+            entry.save()
+        _touch_index()
+    created = sum(1 for record in records if record.key not in existing)
+    return ImportResult(created=created, updated=len(records) - created)
+
+
+def reindex_entries(*, batch_size: int = 32, progress: Callable | None = None) -> int:
+    """Recompute the terms and vectors of every entry; return how many were indexed."""
+    ids = list(Entry.objects.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), batch_size):
+        batch = list(Entry.objects.filter(pk__in=ids[start : start + batch_size]).select_related("department", "window"))
+        _index_fields(batch)
+        with transaction.atomic():
+            for entry in batch:
+                entry.save(update_fields=["terms", "question_vector", "passage_vector", "vector_model"])
+        if progress:
+            progress(len(batch))
+    with transaction.atomic():
+        _touch_index()
+    return len(ids)
+
+
+def archive_answered_conversations(*, department_ids: Sequence[int] | None = None, limit: int | None = None) -> int:
+    """Keep answered closed conversations as unpublished archive entries for officers' suggestions.
+
+    Nothing is published here: archive entries are seen only by officers of their department.
+    """
+    conversations = (
+        Conversation.objects.filter(status=Status.CLOSED, faq_entry__isnull=True, messages__sender_kind=SenderKind.OFFICER)
+        .filter(messages__sender_kind=SenderKind.CITIZEN)
+        .select_related("window__department")
+        .distinct()
+        .order_by("-closed_at", "-id")
+    )
+    if department_ids is not None:
+        conversations = conversations.filter(window__department_id__in=list(department_ids))
+    if limit is not None:
+        conversations = conversations[:limit]
+    entries = []
+    for conversation in conversations:
+        question, answer = selectors.conversation_question_answer(conversation)
+        if question and answer:
+            entries.append(
+                Entry(
+                    key=f"conv-{conversation.id}",
+                    department=conversation.window.department,
+                    window=conversation.window,
+                    question=question,
+                    answer=answer,
+                    source=Source.ARCHIVE,
+                    conversation=conversation,
+                    is_published=False,
+                )
+            )
+    if not entries:
+        return 0
+    _index_fields(entries)
+    with transaction.atomic():
+        taken = set(Entry.objects.filter(conversation__in=[e.conversation for e in entries]).values_list("conversation_id", flat=True))
+        fresh = [entry for entry in entries if entry.conversation_id not in taken]
+        # ignore_conflicts: another process may archive the same conversation at the same moment.
+        Entry.objects.bulk_create(fresh, ignore_conflicts=True)
+        _touch_index()
+    return len(fresh)
+
+
+def publish_from_conversation(*, conversation: Conversation, officer, question: str, answer: str, publish: bool) -> Entry:
+    """Save the officer's edited Q&A of a closed conversation as a draft, or publish it.
+
+    The caller checked that the officer serves the conversation's window (chat.selectors).
+    """
+    if conversation.status != Status.CLOSED:
+        raise FaqError("会话结束后才能整理为常见问题。")
+    entry = Entry.objects.filter(conversation=conversation).first() or Entry(
+        key=f"conv-{conversation.id}", conversation=conversation, created_by=officer
+    )
+    entry.source = Source.CONVERSATION
+    return save_entry(
+        entry=entry,
+        department=conversation.window.department,
+        window=conversation.window,
+        question=question,
+        answer=answer,
+        is_published=publish,
+        by=officer,
+    )

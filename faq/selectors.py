@@ -1,0 +1,155 @@
+"""Reads of the knowledge base: searches for citizens and officers, and personal-data flags."""
+import re
+from dataclasses import dataclass
+
+import jieba.posseg
+from django.db.models import QuerySet
+from django.http import Http404
+
+from chat.models import Conversation, SenderKind
+
+from . import search
+from .engine.ranker import Hit
+from .models import Entry
+
+QUESTION_MAX = 500
+ANSWER_MAX = 5000
+# A suggestion under the chat box must look like the question, not merely share a word with it.
+SUGGESTION_MIN_SIMILARITY = 0.86
+SUGGESTION_MIN_LEXICAL = 4.0
+
+
+@dataclass(frozen=True)
+class Result:
+    entry: Entry
+    score: float
+    similarity: float
+    lexical: float
+
+
+def _results(pairs: list[tuple[int, Hit]]) -> list[Result]:
+    entries = Entry.objects.select_related("department", "window").in_bulk([entry_id for entry_id, _ in pairs])
+    return [
+        Result(entry=entries[entry_id], score=hit.score, similarity=hit.similarity, lexical=hit.lexical)
+        for entry_id, hit in pairs
+        if entry_id in entries  # deleted since the index was built
+    ]
+
+
+def public_entries() -> QuerySet[Entry]:
+    return Entry.objects.filter(is_published=True).select_related("department", "window")
+
+
+def get_public_entry(entry_id: int) -> Entry:
+    try:
+        return public_entries().get(pk=entry_id)
+    except Entry.DoesNotExist:
+        raise Http404("没有找到这条常见问题。") from None
+
+
+def search_public(query: str, *, limit: int = 50, department_id: int | None = None) -> list[Result]:
+    """Return published entries matching the query, best first: what any citizen may see."""
+    return _results(search.search(query, published_only=True, prefer_department=department_id, limit=limit))
+
+
+def suggestions(query: str, *, department_id: int | None = None, limit: int = 5) -> list[Result]:
+    """Return published entries close enough to a question being typed to suggest them."""
+    results = search_public(query, limit=limit, department_id=department_id)
+    return [r for r in results if r.similarity >= SUGGESTION_MIN_SIMILARITY or (r.similarity == 0 and r.lexical >= SUGGESTION_MIN_LEXICAL)]
+
+
+def officer_department_ids(officer) -> set[int]:
+    return set(officer.windows.filter(is_active=True).values_list("department_id", flat=True))
+
+
+def search_for_officer(officer, query: str, *, limit: int = 5) -> list[Result]:
+    """Return published entries and every entry of the officer's departments (drafts and archived answers)."""
+    return _results(
+        search.search(
+            query, published_only=True, allowed_departments=officer_department_ids(officer) or {-1}, limit=limit
+        )
+    )
+
+
+def latest_citizen_question(conversation: Conversation) -> str:
+    """Return the citizen's messages since the last officer reply (or the last citizen message)."""
+    messages = list(conversation.messages.order_by("-seq").values_list("sender_kind", "body")[:20])
+    pending = []
+    for kind, body in messages:
+        if kind == SenderKind.OFFICER and pending:
+            break
+        if kind == SenderKind.CITIZEN:
+            pending.append(body)
+    return "\n".join(reversed(pending))
+
+
+def conversation_draft(conversation: Conversation) -> tuple[str, str]:
+    """Return the question and answer to prefill when an officer turns a conversation into an entry."""
+    entry = Entry.objects.filter(conversation=conversation).first()
+    if entry is not None:
+        return entry.question, entry.answer
+    return conversation_question_answer(conversation)
+
+
+def conversation_question_answer(conversation: Conversation) -> tuple[str, str]:
+    """Return the citizen's messages before the first reply, and the officers' replies."""
+    question_parts, answer_parts = [], []
+    for kind, body in conversation.messages.order_by("seq").values_list("sender_kind", "body"):
+        if kind == SenderKind.CITIZEN and not answer_parts:
+            question_parts.append(body.strip())
+        elif kind == SenderKind.OFFICER:
+            answer_parts.append(body.strip())
+    return "\n".join(question_parts)[:QUESTION_MAX], "\n".join(answer_parts)[:ANSWER_MAX]
+
+
+# Personal data -------------------------------------------------------------------------------------
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str  # "姓名", "手机号", "身份证号"
+    start: int
+    end: int
+    text: str
+
+
+def find_personal_data(text: str, *, known_names: tuple[str, ...] = ()) -> list[Flag]:
+    """Return the spans of text that look like personal data: names, mobile and ID numbers.
+
+    Names are the known names given (the citizen's and officer's) and the person names jieba
+    tags (nr); a heuristic, so the officer still reads the draft before publishing.
+    """
+    flags: list[Flag] = []
+    for kind, pattern in (("身份证号", ID_NUMBER), ("手机号", PHONE)):
+        for match in pattern.finditer(text):
+            flags.append(Flag(kind, match.start(), match.end(), match.group()))
+    for name in {n.strip() for n in known_names if n and len(n.strip()) >= 2}:
+        for match in re.finditer(re.escape(name), text):
+            flags.append(Flag("姓名", match.start(), match.end(), match.group()))
+    position = 0
+    for word, tag in jieba.posseg.cut(text):
+        if tag == "nr" and 2 <= len(word) <= 4:
+            flags.append(Flag("姓名", position, position + len(word), word))
+        position += len(word)
+    flags.sort(key=lambda f: (f.start, -f.end))
+    merged: list[Flag] = []
+    for flag in flags:
+        if merged and flag.start < merged[-1].end:
+            continue
+        merged.append(flag)
+    return merged
+
+
+def highlight(text: str, flags: list[Flag]) -> list[tuple[str, Flag | None]]:
+    """Split text into (piece, flag or None) for a template to mark the flagged pieces."""
+    pieces, position = [], 0
+    for flag in flags:
+        if flag.start > position:
+            pieces.append((text[position : flag.start], None))
+        pieces.append((text[flag.start : flag.end], flag))
+        position = flag.end
+    if position < len(text):
+        pieces.append((text[position:], None))
+    return pieces
