@@ -150,7 +150,8 @@ function select(id) {
   renderLists();
   renderTranscript();
   if (window.FaqDesk) window.FaqDesk.render($("desk-faq"), id, (text) => insertReply(text));
-  $("reply").focus();
+  if (window.matchMedia("(max-width: 719px)").matches) $("conversation-view").scrollIntoView({ block: "start" });
+  $("reply").focus({ preventScroll: true });
 }
 
 function insertReply(text) {
