@@ -272,7 +272,7 @@ def _assign(conversation: Conversation, officer) -> None:
     send_event_on_commit(
         [window_group(conversation.window_id)], "conversation.taken", {"conversation": conversation.id}
     )
-    _system(conversation, f"值班人员 {officer} 已接入，为您服务。")
+    _system(conversation, f"{officer} 已接入，为您服务。")
     _publish_conversation(conversation)
     if was_queued:
         _publish_queue(conversation.window_id)
