@@ -102,6 +102,27 @@ def _wait_until(check, *, process: subprocess.Popen, what: str, log: Path, timeo
     raise RuntimeError(f"{what} was not ready after {timeout:.0f} s:\n{_tail(log)}")
 
 
+def _launch(start, ready, *, what: str, log_for, port: int | None = None, timeout: float = 30):
+    """Start a server with ``start(port)``, wait for ``ready(port)``; return ``(process, port)``.
+
+    Between choosing a free port and binding it another process may take it (other test runs share
+    the machine), so a server that dies with "Address already in use" is retried on a new port.
+    """
+    attempts = 1 if port else 3
+    for attempt in range(attempts):
+        chosen = port or free_port()
+        process = start(chosen)
+        try:
+            _wait_until(lambda: ready(chosen), process=process, what=what, log=log_for(chosen), timeout=timeout)
+        except RuntimeError:
+            _stop(process)
+            if attempt + 1 < attempts and "already in use" in _tail(log_for(chosen)):
+                continue
+            raise
+        return process, chosen
+    raise AssertionError("unreachable")
+
+
 # Redis --------------------------------------------------------------------------------------------
 def find_redis_server() -> str | None:
     """Return the redis-server binary: $REDIS_SERVER, or the one on PATH."""
@@ -121,18 +142,22 @@ def redis_server() -> Iterator[str]:
     binary = find_redis_server()
     if binary is None:
         missing("找不到 redis-server（apt-get install redis-server）/ redis-server not found")
-    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="zwt-redis-"))
-    log = workdir / "redis.log"
     process = None
-    try:
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
+
+    def log_for(port: int) -> Path:
+        return workdir / f"redis-{port}.log"
+
+    def start(port: int) -> subprocess.Popen:
+        with open(log_for(port), "wb") as out:
+            return subprocess.Popen(
                 [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
                  "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir,
             )
-        _wait_until(lambda: _redis_ping(port), process=process, what="redis-server", log=log)
+
+    try:
+        process, port = _launch(start, _redis_ping, what="redis-server", log_for=log_for)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         if process is not None:
@@ -180,13 +205,11 @@ def postgres_server() -> Iterator[str]:
     if bindir is None:
         missing("找不到 PostgreSQL（initdb/postgres；apt-get install postgresql）/ PostgreSQL binaries not found")
     as_postgres = _run_as_postgres_kwargs()
-    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="zwt-postgres-"))
-    datadir, sockdir, log = workdir / "data", workdir / "sock", workdir / "postgres.log"
+    datadir, sockdir = workdir / "data", workdir / "sock"
     sockdir.mkdir()
-    log.touch()
     if as_postgres:
-        for path in (workdir, sockdir, log):
+        for path in (workdir, sockdir):
             shutil.chown(path, "postgres", "postgres")
     process = None
     try:
@@ -197,22 +220,27 @@ def postgres_server() -> Iterator[str]:
         )
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}\n{initdb.stderr}")
-        with open(log, "ab") as out:
-            process = subprocess.Popen(
-                [str(bindir / "postgres"), "-D", str(datadir), "-h", "127.0.0.1", "-p", str(port),
-                 "-k", str(sockdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=200"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir, **as_postgres,
-            )
-        isready = bindir / "pg_isready"
 
-        def ready() -> bool:
+        def log_for(port: int) -> Path:
+            return workdir / f"postgres-{port}.log"
+
+        def start(port: int) -> subprocess.Popen:
+            with open(log_for(port), "wb") as out:
+                return subprocess.Popen(
+                    [str(bindir / "postgres"), "-D", str(datadir), "-h", "127.0.0.1", "-p", str(port),
+                     "-k", str(sockdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
+                     "-c", "full_page_writes=off", "-c", "max_connections=200"],
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir, **as_postgres,
+                )
+
+        def ready(port: int) -> bool:
             return subprocess.run(
-                [str(isready), "-q", "-h", "127.0.0.1", "-p", str(port), "-U", POSTGRES_USER, "-d", "postgres"],
+                [str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-U", POSTGRES_USER,
+                 "-d", "postgres"],
                 stdin=subprocess.DEVNULL,
             ).returncode == 0
 
-        _wait_until(ready, process=process, what="PostgreSQL", log=log)
+        process, port = _launch(start, ready, what="PostgreSQL", log_for=log_for)
         created = subprocess.run(
             [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", POSTGRES_USER, POSTGRES_DB],
             capture_output=True, text=True, stdin=subprocess.DEVNULL,
@@ -279,19 +307,26 @@ def daphne_server(env: dict, port: int | None = None) -> Iterator[str]:
     use them). The log goes to var/test-logs/daphne-PORT.log and stays there for reading after a failure.
     """
     daphne = find_daphne()
-    port = port or free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = LOG_DIR / f"daphne-{port}.log"
-    base_url = f"http://127.0.0.1:{port}"
+    child_env = service_env(env)
     process = None
-    try:
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
+
+    def log_for(port: int) -> Path:
+        return LOG_DIR / f"daphne-{port}.log"
+
+    def start(port: int) -> subprocess.Popen:
+        with open(log_for(port), "wb") as out:
+            return subprocess.Popen(
                 [daphne, "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PROJECT_DIR,
-                env=service_env(env),
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PROJECT_DIR, env=child_env,
             )
-        _wait_until(lambda: _http_answers(base_url + "/"), process=process, what="daphne", log=log, timeout=60)
+
+    try:
+        process, port = _launch(
+            start, lambda port: _http_answers(f"http://127.0.0.1:{port}/"), what="daphne", log_for=log_for,
+            port=port, timeout=60,
+        )
+        base_url = f"http://127.0.0.1:{port}"
         yield base_url
     finally:
         if process is not None:
