@@ -101,7 +101,7 @@ def save_entry(
 def _set_published(entry: Entry, published: bool) -> None:
     if published and entry.source == Source.ARCHIVE:
         entry.source = Source.CONVERSATION
-    if published and not entry.is_published:
+    if published and (not entry.is_published or entry.published_at is None):
         entry.published_at = timezone.now()
     entry.is_published = published
 

@@ -17,5 +17,6 @@ portal_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("", include("chat.urls")),
+    path("", include("faq.urls")),
     path("admin/", admin.site.urls),
 ]

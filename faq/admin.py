@@ -1,0 +1,78 @@
+"""The information center's console for the knowledge base; saves and bulk changes go through actions."""
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats import base_formats
+
+from . import actions
+from .models import Entry
+from .resources import EntryResource
+
+
+class EntryAdminForm(forms.ModelForm):
+    class Meta:
+        model = Entry
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        department, window = data.get("department"), data.get("window")
+        if department and window and window.department_id != department.id:
+            self.add_error("window", f"窗口“{window.name}”不属于{department.name}。")
+        return data
+
+
+@admin.register(Entry)
+class EntryAdmin(ImportExportModelAdmin):
+    form = EntryAdminForm
+    resource_classes = [EntryResource]
+    formats = [base_formats.XLSX, base_formats.CSV]
+    import_error_display = ("message",)
+    list_display = ("key", "question", "department", "window", "source", "is_published", "updated_at")
+    list_display_links = ("key", "question")
+    list_filter = ("is_published", "source", "department")
+    list_select_related = ("department", "window")
+    search_fields = ("key", "question", "answer")
+    autocomplete_fields = ("department", "window")
+    readonly_fields = ("source", "conversation", "published_at", "created_by", "created_at", "updated_at", "vector_model")
+    fields = (
+        "key", "department", "window", "question", "answer", "is_published",
+        "source", "conversation", "published_at", "created_by", "created_at", "updated_at", "vector_model",
+    )
+    actions = ["publish", "withdraw"]
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            actions.save_entry(
+                entry=obj,
+                key=obj.key,
+                department=obj.department,
+                window=obj.window,
+                question=obj.question,
+                answer=obj.answer,
+                is_published=obj.is_published,
+                by=request.user,
+            )
+        except actions.FaqError as error:
+            # The form checked these already; kept for a change racing with another one.
+            self.message_user(request, error.message, messages.ERROR)
+
+    def delete_model(self, request, obj):
+        actions.delete_entries(entries=[obj])
+
+    def delete_queryset(self, request, queryset):
+        actions.delete_entries(entries=list(queryset))
+
+    @admin.action(description=_("发布所选常见问题"), permissions=["change"])
+    def publish(self, request, queryset):
+        count = actions.set_published(entries=list(queryset), published=True)
+        self.message_user(request, f"已发布 {count} 条。", messages.SUCCESS)
+
+    @admin.action(description=_("撤回所选常见问题（市民不再可见）"), permissions=["change"])
+    def withdraw(self, request, queryset):
+        count = actions.set_published(entries=list(queryset), published=False)
+        self.message_user(request, f"已撤回 {count} 条。", messages.SUCCESS)
