@@ -48,8 +48,8 @@ INSTALLED_APPS = [
     "portal",
     "departments",
     "chat",
+    "cases",
     "oversight",
-    "faq",
     "faq",
 ]
 

@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("", include("chat.urls")),
     path("", include("faq.urls")),
+    path("", include("cases.urls")),
     path("admin/", admin.site.urls),
 ]
