@@ -356,8 +356,12 @@ def main(argv: list[str]) -> int:
                 start, variable = SERVICES[name]
                 env[variable] = stack.enter_context(start())
                 print(f"==> {name} is up: {variable}={env[variable]}", flush=True)
-            # Not exec: the services must be stopped after the command, whatever its result.
-            return subprocess.run(command, env=env).returncode
+            # Not exec: the services must be stopped after the command, whatever its result. While it
+            # runs, signals go to the command, so pytest tears its own fixtures down before we stop ours.
+            child = subprocess.Popen(command, env=env)
+            signal.signal(signal.SIGTERM, lambda signum, _: child.send_signal(signum))
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the command through the terminal
+            return child.wait()
     except pytest.skip.Exception as skip:
         print(f"==> NOTICE: skipped, {skip.msg}. Install it to run this stage.", flush=True)
         return 0
