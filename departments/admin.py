@@ -20,6 +20,7 @@ class SpreadsheetAdmin(ImportExportModelAdmin):
     """Import and export as XLSX and CSV; importing needs the right to add and change rows."""
 
     formats = [base_formats.XLSX, base_formats.CSV]
+    import_template_name = "admin/departments/import.html"
     import_error_display = ("message",)
 
     def has_import_permission(self, request):
@@ -59,7 +60,7 @@ class WindowAdmin(SpreadsheetAdmin):
     resource_classes = [WindowResource]
     list_display = (
         "name",
-        "department",
+        "department_name",
         "officer_names",
         "max_concurrent_chats",
         "duty_hours",
@@ -80,6 +81,10 @@ class WindowAdmin(SpreadsheetAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("officers")
+
+    @admin.display(description=_("部门"), ordering="department__ordering")
+    def department_name(self, window: Window) -> str:
+        return window.department.display_name
 
     @admin.display(description=_("值班人员"))
     def officer_names(self, window: Window) -> str:
@@ -143,6 +148,7 @@ class CalendarDayAdmin(CalendarWarningMixin, admin.ModelAdmin):
     list_filter = ("kind", "name")
     search_fields = ("name", "date")
     date_hierarchy = "date"
+    ordering = ("-date",)  # the coming holidays first, not 2004's
     list_per_page = 50
 
     @admin.display(description=_("星期"))

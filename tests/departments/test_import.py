@@ -114,6 +114,8 @@ def test_file_with_bad_rows_imports_nothing_and_names_each_row(supervisor_client
     assert "窗口名称" in errors[3]
     assert "找不到值班人员账号：nobody" in errors[4]["值班人员"][0]
     page = preview.content.decode()
+    assert "本次没有导入任何数据" in page
+    assert "第 3 行" in page  # the spreadsheet's line: the header is line 1, so data row 2 is line 3
     assert "找不到部门“省农机厅”" in page
     assert "此字段不能为空" in page
 

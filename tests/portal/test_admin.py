@@ -176,3 +176,12 @@ def test_reload_action_restores_the_package_schedule_of_the_selected_year_only(s
     assert CalendarDay.objects.get(date=datetime.date(2026, 10, 1)).kind == DayKind.HOLIDAY
     assert CalendarDay.objects.get(date=datetime.date(2025, 10, 1)).name == "别的年份的修改"
     assert CalendarDay.objects.get(date=datetime.date(2031, 10, 1)).name == "国庆节"
+
+
+def test_officer_picker_of_a_window_offers_officers_only(supervisor_client):
+    url = reverse("admin:autocomplete")
+    params = {"app_label": "departments", "model_name": "window", "field_name": "officers"}
+    found = supervisor_client.get(url, {**params, "term": "gongan"}).json()["results"]
+    assert {"值班员 李红梅", "值班员 徐志强"} <= {result["text"] for result in found}
+    assert supervisor_client.get(url, {**params, "term": "13800000001"}).json()["results"] == []
+    assert supervisor_client.get(url, {**params, "term": "supervisor"}).json()["results"] == []
