@@ -72,7 +72,6 @@ class ConversationAdmin(ReadOnlyAdmin):
         "status",
         "classification",
         "created_at",
-        "first_response_at",
         "answered_live",
         "is_offline_question",
         "due_at",
@@ -91,6 +90,34 @@ class ConversationAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "citizen__username", "citizen__phone", "officer__username", "officer__display_name", "window__name")
     date_hierarchy = "created_at"
     inlines = [TransferInline, MessageInline]
+    # The timestamps are for checking figures; folded away so the transcript comes first.
+    fieldsets = (
+        (None, {"fields": ("window", "citizen", "officer", "status", "classification", "due_at")}),
+        (_("评价"), {"fields": ("rating", "rating_comment", "rated_at")}),
+        (
+            _("时间与计数"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "created_at",
+                    "queued_at",
+                    "statement_acknowledged_at",
+                    "first_question_at",
+                    "assigned_at",
+                    "first_response_at",
+                    "answered_live",
+                    "is_offline_question",
+                    "busy_notice_sent_at",
+                    "closed_at",
+                    "closed_by",
+                    "last_seq",
+                    "last_message_at",
+                    "citizen_read_seq",
+                    "officer_read_seq",
+                ),
+            },
+        ),
+    )
 
     @admin.display(description=_("市民"), ordering="citizen__username")
     def citizen_masked(self, conversation: Conversation) -> str:

@@ -185,3 +185,12 @@ def test_officer_picker_of_a_window_offers_officers_only(supervisor_client):
     assert {"值班员 李红梅", "值班员 徐志强"} <= {result["text"] for result in found}
     assert supervisor_client.get(url, {**params, "term": "13800000001"}).json()["results"] == []
     assert supervisor_client.get(url, {**params, "term": "supervisor"}).json()["results"] == []
+
+
+def test_transcript_page_shows_every_field_of_a_conversation():
+    """The conversation page lists its fields by hand; a field added later must not vanish from it."""
+    from django.contrib.admin.utils import flatten_fieldsets
+
+    shown = set(flatten_fieldsets(admin.site._registry[Conversation].fieldsets))
+    editable = {field.name for field in Conversation._meta.concrete_fields if field.editable and not field.primary_key}
+    assert editable - shown == set()
