@@ -21,7 +21,7 @@ def _truncate(label: str, limit: int) -> str:
 
 
 def bar_chart(items: list[tuple[str, float | None]], *, title: str, unit: str = "", percent: bool = False,
-              label_chars: int = 8, width: int = 560, max_value: float | None = None) -> str:
+              label_chars: int = 8, width: int = 480, max_value: float | None = None) -> str:
     """Return a horizontal bar chart: one labelled bar per item, its value printed at the end."""
     row, top, label_width, value_width = 24, 8, 14 * label_chars + 8, 70
     height = top * 2 + row * max(len(items), 1)

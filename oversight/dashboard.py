@@ -132,6 +132,7 @@ def weekly_context(department_id: int, week_text: str | None) -> dict:
         "keywords": keywords,
         "examples": examples,
         "chart_daily": charts.column_chart([(f"{d:%m-%d}", cells[0][1]) for d, cells in daily], title="每日咨询量",
+                                           highlight={f"{d:%m-%d}" for d in week.days if d.weekday() >= 5},
                                            width=560, height=180),
         "definitions": DEFINITIONS,
         "departments": list(selectors.departments()),

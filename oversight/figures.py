@@ -77,7 +77,8 @@ class Row:
     figures: dict = dataclasses.field(default_factory=dict)
 
     def __getitem__(self, key):
-        return self.figures.get(key)
+        # A KeyError lets templates fall back to attributes (row.name), as Django's lookup order requires.
+        return self.figures[key]
 
 
 @dataclasses.dataclass

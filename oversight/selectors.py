@@ -222,14 +222,16 @@ def questions_containing(
 ) -> list[str]:
     """Return the latest valid first questions of the period that contain the keyword."""
     first_message = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN).order_by("seq")
-    return list(
+    found = (
         conversations_in(period, department_id=department_id)
         .filter(_valid_q())
         .annotate(question=Subquery(first_message.values("body")[:1]))
         .filter(question__contains=keyword)
         .order_by("-first_question_at")
-        .values_list("question", flat=True)[:limit]
+        .values_list("question", flat=True)[: limit * 10]
     )
+    # The same question is often asked again word for word: show different ones.
+    return list(dict.fromkeys(found))[:limit]
 
 
 def departments(department_id: int | None = None) -> QuerySet[Department]:
