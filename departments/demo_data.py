@@ -10,7 +10,6 @@ DEMO_PASSWORD = "zwt-demo-2026"
 
 ADMIN = {"username": "admin", "display_name": "系统管理员"}
 SUPERVISOR = {"username": "supervisor", "display_name": "信息中心 王敏"}
-SUPERVISOR_GROUP = "信息中心"
 CITIZEN_PHONES = ["13800000001", "13800000002", "13800000003"]
 
 # Officers shown by `demo_logins` besides the admin, the supervisor and the citizens.

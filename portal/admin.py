@@ -3,9 +3,13 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role, User
+
+# The Django group that carries the information center's permissions (created by seed_demo).
+INFORMATION_CENTER_GROUP = "信息中心"
 
 admin.site.site_header = _("政务通 · 信息中心控制台")
 admin.site.site_title = _("政务通后台")
@@ -82,3 +86,11 @@ class UserAdmin(DjangoUserAdmin):
         if not change:
             obj.is_staff = obj.role in (Role.SUPERVISOR, Role.ADMIN)
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # A supervisor cannot edit groups, yet a new colleague needs the information center's
+        # permissions to use this console: a user who becomes a supervisor joins its group.
+        user = form.instance
+        if user.role == Role.SUPERVISOR and (not change or "role" in form.changed_data):
+            user.groups.add(*Group.objects.filter(name=INFORMATION_CENTER_GROUP))

@@ -194,3 +194,26 @@ def test_transcript_page_shows_every_field_of_a_conversation():
     shown = set(flatten_fieldsets(admin.site._registry[Conversation].fieldsets))
     editable = {field.name for field in Conversation._meta.concrete_fields if field.editable and not field.primary_key}
     assert editable - shown == set()
+
+
+def test_supervisor_adds_an_officer_and_a_colleague_in_the_admin(supervisor_client):
+    add = reverse("admin:portal_user_add")
+    for username, role in (("gongan_new", "officer"), ("center_new", "supervisor")):
+        response = supervisor_client.post(
+            add,
+            {
+                "username": username,
+                "role": role,
+                "display_name": "新同事",
+                "phone": "",
+                "usable_password": "true",
+                "password1": "Zwt-new-2026!",
+                "password2": "Zwt-new-2026!",
+            },
+        )
+        assert response.status_code == 302, response.context["adminform"].form.errors
+    officer = User.objects.get(username="gongan_new")
+    assert (officer.role, officer.is_staff) == ("officer", False)
+    colleague = User.objects.get(username="center_new")
+    assert colleague.is_staff and not colleague.is_superuser
+    assert colleague.has_perm("departments.change_window")

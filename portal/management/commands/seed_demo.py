@@ -17,6 +17,7 @@ from departments import demo_data
 from departments.actions import seed_calendar_from_package
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
 from portal.actions import create_staff_user, register_citizen
+from portal.admin import INFORMATION_CENTER_GROUP
 from portal.models import Role, User
 
 # Models whose rows the information center adds and deletes itself; of the other project models
@@ -98,7 +99,7 @@ class Command(BaseCommand):
 
     def seed_information_center_group(self) -> Group:
         """Give the information center's group every permission on the project's models it needs."""
-        group, _ = Group.objects.get_or_create(name=demo_data.SUPERVISOR_GROUP)
+        group, _ = Group.objects.get_or_create(name=INFORMATION_CENTER_GROUP)
         labels = [
             config.label
             for config in apps.get_app_configs()
