@@ -10,7 +10,7 @@ from import_export.formats import base_formats
 
 from . import actions
 from .calendar import unknown_years_ahead
-from .models import CalendarDay, CalendarYear, Department, Window
+from .models import CalendarDay, CalendarYear, DayKind, Department, Window
 from .resources import DepartmentResource, WindowResource
 
 WEEKDAYS = "一二三四五六日"
@@ -112,11 +112,11 @@ class CalendarYearAdmin(CalendarWarningMixin, admin.ModelAdmin):
 
     @admin.display(description=_("工作日休息天数"))
     def holiday_count(self, calendar_year: CalendarYear) -> int:
-        return CalendarDay.objects.filter(date__year=calendar_year.year, kind="holiday").count()
+        return CalendarDay.objects.filter(date__year=calendar_year.year, kind=DayKind.HOLIDAY).count()
 
     @admin.display(description=_("调休上班天数"))
     def makeup_count(self, calendar_year: CalendarYear) -> int:
-        return CalendarDay.objects.filter(date__year=calendar_year.year, kind="workday").count()
+        return CalendarDay.objects.filter(date__year=calendar_year.year, kind=DayKind.MAKEUP_WORKDAY).count()
 
     @admin.action(description=_("从 chinesecalendar 包重新载入所选年份（覆盖手工修改）"), permissions=["change"])
     def reload_from_package(self, request, queryset):

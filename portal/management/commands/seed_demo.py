@@ -29,6 +29,7 @@ MANAGED_MODELS = {
     "departments.calendarday",
     "chat.cannedreply",
     "portal.user",
+    "faq.entry",  # DESIGN.md: the information center manages the FAQ
 }
 
 
