@@ -54,12 +54,12 @@ test: setup static
 
 test-sqlite: venv
 	@echo "==> Test suite on SQLite (unit, consumer, service and e2e tests)"
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest --durations=10 $(ARGS)
 
 # Outside CI, a machine without PostgreSQL gets a notice and this stage is skipped; in CI it fails.
 test-postgres: venv
 	@echo "==> Database tests again on a throwaway PostgreSQL"
-	$(PY) -m tests.services postgres -- $(PY) -m pytest -m "not e2e" --db-tests-only $(ARGS)
+	$(PY) -m tests.services postgres -- $(PY) -m pytest -m "not e2e" --db-tests-only --durations=5 $(ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles
