@@ -42,7 +42,7 @@ SERVICE_FIXTURES = {"redis_url", "postgres_url"}
 DATABASE_FIXTURES = {"django_db_setup", "db", "transactional_db"}
 # A skip whose reason says a service is missing; in CI it becomes a failure. Both parts must match, so a
 # deliberate skip such as "only on PostgreSQL" (when the suite runs on SQLite) stays a skip.
-SERVICE_NAME = re.compile(r"redis|postgres|chromium|playwright|daphne", re.IGNORECASE)
+SERVICE_NAME = re.compile(r"redis|postgres|chromium|playwright|daphne|nginx|openssl", re.IGNORECASE)
 MISSING_WORDS = re.compile(r"not found|missing|not installed|could not import|no such file|找不到|未安装", re.IGNORECASE)
 
 
