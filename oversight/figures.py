@@ -154,11 +154,8 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
         window.id: coverage.duty_slots(period, days, window.duty_start, window.duty_end, now=now) for window in windows
     }
 
-    frt = {
-        level: selectors.first_response_percentiles(period, key, department_id=department_id)
-        for level, key in (("officer", "officer_id"), ("window", "window_id"), ("department", "window__department_id"))
-    }
-    frt_total = selectors.first_response_percentiles(period, None, department_id=department_id).get(0)
+    frt = selectors.first_response_percentiles(period, department_id=department_id)
+    frt_total = frt["total"].get(0)
 
     window_rows = []
     for window in windows:

@@ -1,10 +1,11 @@
 """Read-only queries for oversight against the duty room's tables.
 
-Every figure over conversations is a database aggregate (COUNT/SUM with filters, window functions for
-percentiles); none loops over messages in Python. Times are compared as seconds since the Unix epoch,
+Every figure over conversations is a database aggregate (COUNT/SUM with filters); first-response
+percentiles read one list of durations computed and sorted by the database. Nothing loops over messages. Times are compared as seconds since the Unix epoch,
 computed by the database the same way on SQLite and PostgreSQL (see EpochSeconds).
 """
 import datetime
+import math
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
@@ -14,20 +15,18 @@ from django.db.models import (
     F,
     FloatField,
     Func,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, Greatest, Least, RowNumber, TruncDate
+from django.db.models.functions import Coalesce, Floor, Greatest, Least, TruncDate
 from django.utils import timezone
 
 from chat.models import EXEMPT_CLASSIFICATIONS, Classification, Conversation, Message, PresenceInterval, PresenceStatus, SenderKind
-from departments.models import Department, Window as DutyWindow
+from departments.models import Department, Window as Window
 
 from .periods import Period
 
@@ -105,41 +104,41 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
     return [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
 
 
-def first_response_percentiles(
-    period: Period, group_by: str | None, *, department_id: int | None = None
-) -> dict[int, tuple[float | None, float | None]]:
-    """Return {group id: (median, p90)} first-response seconds of live-answered conversations.
+def _nearest_rank(sorted_values: list[float], share: float) -> float:
+    """Return the value at rank ceil(share * n) (1-based) of the sorted values."""
+    rank = max(1, math.ceil(round(share * len(sorted_values), 9)))
+    return sorted_values[rank - 1]
 
+
+def first_response_percentiles(period: Period, *, department_id: int | None = None) -> dict[str, dict]:
+    """Return {level: {id: (median, p90)}} of first-response seconds of live-answered conversations.
+
+    Levels are "officer", "window", "department" and "total" (id 0). The database computes every
+    duration and sorts them once; the groups are filled in that order, so each group's list is sorted.
     Nearest-rank method: the p-th percentile of n sorted values is the value at rank ceil(p*n).
-    group_by is "officer_id", "window_id", "window__department_id", or None for one group keyed 0.
     """
     seconds = ExpressionWrapper(
         EpochSeconds("first_response_at") - EpochSeconds("first_question_at"), output_field=FloatField()
     )
-    qs = conversations_in(period, department_id=department_id).filter(answered_live=True, first_response_at__isnull=False)
-    if group_by:
-        qs = qs.exclude(**{f"{group_by}__isnull": True})
-        group, partition = F(group_by), [F(group_by)]
-    else:
-        group, partition = Value(0, output_field=IntegerField()), None
-    ranked = qs.order_by().annotate(
-        group=group,
-        seconds=seconds,
-        rank=Window(RowNumber(), partition_by=partition, order_by=[seconds.asc(), F("id").asc()]),
-        total=Window(Count("id"), partition_by=partition),
+    rows = (
+        conversations_in(period, department_id=department_id)
+        .filter(answered_live=True, first_response_at__isnull=False)
+        .annotate(seconds=seconds)
+        .order_by("seconds", "id")
+        .values_list("officer_id", "window_id", "window__department_id", "seconds")
     )
-    # ceil(n/2) and ceil(9n/10) in integer arithmetic, identical on both databases.
-    median_rank = ExpressionWrapper((F("total") + 1) / 2, output_field=IntegerField())
-    p90_rank = ExpressionWrapper((F("total") * 9 + 9) / 10, output_field=IntegerField())
-    rows = ranked.filter(Q(rank=median_rank) | Q(rank=p90_rank)).values_list("group", "seconds", "rank", "total")
-    result: dict[int, list] = {}
-    for key, value, rank, total in rows:
-        pair = result.setdefault(key, [None, None])
-        if rank == (total + 1) // 2:
-            pair[0] = value
-        if rank == (total * 9 + 9) // 10:
-            pair[1] = value
-    return {key: (pair[0], pair[1]) for key, pair in result.items()}
+    groups: dict[str, dict[int, list[float]]] = {"officer": {}, "window": {}, "department": {}, "total": {}}
+    officer, window, department, total = (groups[level] for level in ("officer", "window", "department", "total"))
+    for officer_id, window_id, department_id_, value in rows:
+        if officer_id is not None:
+            officer.setdefault(officer_id, []).append(value)
+        window.setdefault(window_id, []).append(value)
+        department.setdefault(department_id_, []).append(value)
+        total.setdefault(0, []).append(value)
+    return {
+        level: {key: (_nearest_rank(values, 0.5), _nearest_rank(values, 0.9)) for key, values in by_id.items()}
+        for level, by_id in groups.items()
+    }
 
 
 def _presence_in(period: Period, now: datetime.datetime, officer_ids: Iterable[int] | None = None) -> QuerySet:
@@ -186,17 +185,36 @@ def online_spans(
     )
 
 
+def _day_expression(period: Period):
+    """Return an expression of the local date of first_question_at, and how to turn its values into dates.
+
+    When the zone keeps one UTC offset over the period (Asia/Shanghai always does) the day is plain
+    arithmetic on epoch seconds, much faster on SQLite than TruncDate's per-row Python function.
+    """
+    offset = period.start.utcoffset()
+    if offset is not None and offset == period.end.utcoffset():
+        expression = Floor(ExpressionWrapper(
+            (EpochSeconds("first_question_at") + offset.total_seconds()) / 86400, output_field=FloatField()
+        ))
+        return expression, lambda value: EPOCH_DAY + datetime.timedelta(days=int(value))
+    return TruncDate("first_question_at", tzinfo=timezone.get_current_timezone()), lambda value: value
+
+
+EPOCH_DAY = datetime.date(1970, 1, 1)
+
+
 def daily_volume(period: Period, *, department_id: int | None = None) -> dict[datetime.date, int]:
     """Return {local date: conversations whose first question was asked that day}."""
+    day, to_date = _day_expression(period)
     rows = (
         conversations_in(period, department_id=department_id)
         .order_by()
-        .annotate(day=TruncDate("first_question_at", tzinfo=timezone.get_current_timezone()))
+        .annotate(day=day)
         .values("day")
         .annotate(count=Count("id"))
         .values_list("day", "count")
     )
-    return dict(rows)
+    return {to_date(value): count for value, count in rows}
 
 
 def first_question_texts(
@@ -241,8 +259,8 @@ def departments(department_id: int | None = None) -> QuerySet[Department]:
     return qs
 
 
-def windows(department_id: int | None = None) -> QuerySet[DutyWindow]:
-    qs = DutyWindow.objects.select_related("department").order_by("department__ordering", "department_id", "ordering", "id")
+def windows(department_id: int | None = None) -> QuerySet[Window]:
+    qs = Window.objects.select_related("department").order_by("department__ordering", "department_id", "ordering", "id")
     if department_id:
         qs = qs.filter(department_id=department_id)
     return qs
@@ -250,7 +268,7 @@ def windows(department_id: int | None = None) -> QuerySet[DutyWindow]:
 
 def window_officer_pairs(window_ids: Iterable[int]) -> list[tuple[int, int]]:
     """Return (window id, officer id) of the current duty assignments of the windows."""
-    through = DutyWindow.officers.through
+    through = Window.officers.through
     return list(through.objects.filter(window_id__in=list(window_ids)).values_list("window_id", "user_id"))
 
 
@@ -260,17 +278,18 @@ def users_by_id(user_ids: Iterable[int]) -> dict[int, object]:
 
 def daily_volume_by_department(period: Period) -> dict[int, dict[datetime.date, int]]:
     """Return {department id: {local date: conversations}} for the period."""
+    day, to_date = _day_expression(period)
     rows = (
         conversations_in(period)
         .order_by()
-        .annotate(day=TruncDate("first_question_at", tzinfo=timezone.get_current_timezone()))
+        .annotate(day=day)
         .values("window__department_id", "day")
         .annotate(count=Count("id"))
         .values_list("window__department_id", "day", "count")
     )
     result: dict[int, dict[datetime.date, int]] = {}
-    for department_id, day, count in rows:
-        result.setdefault(department_id, {})[day] = count
+    for department_id, value, count in rows:
+        result.setdefault(department_id, {})[to_date(value)] = count
     return result
 
 

@@ -7,7 +7,7 @@ from . import selectors
 from .periods import Period
 
 # Keywords from the latest valid first questions only: enough to see the topics, quick at 100x scale.
-SAMPLE_SIZE = 1500
+SAMPLE_SIZE = 800
 # Words that are everywhere in questions to government and say nothing about the topic.
 STOP_WORDS = {
     "请问", "你好", "您好", "谢谢", "怎么", "怎么办", "什么", "可以", "需要", "是否", "能否", "现在", "如何", "哪里",
