@@ -14,6 +14,7 @@ from .engine import embedder as embedding
 from .engine.dense import DenseIndex
 from .engine.lexical import BM25Index
 from .engine.ranker import DEFAULT_WEIGHTS, Hit, Weights, rank
+from .engine.text import segments
 from .models import Entry, IndexState
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def search(
     allowed_departments.
     """
     query = (query or "").strip()
-    if not query:
+    if not segments(query):
         return []
     index = get_index()
     if index.size == 0:
