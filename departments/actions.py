@@ -7,8 +7,8 @@ from .models import CalendarDay, CalendarYear, DayKind
 
 
 @transaction.atomic
-def seed_calendar_from_package(*, overwrite: bool = False) -> list[int]:
-    """Load every year the chinesecalendar package knows into the calendar tables.
+def seed_calendar_from_package(*, overwrite: bool = False, years: list[int] | None = None) -> list[int]:
+    """Load the years the chinesecalendar package knows (all, or those in years) into the calendar tables.
 
     A year already present is left as the admin edited it unless overwrite is set.
     Return the years loaded.
@@ -21,6 +21,8 @@ def seed_calendar_from_package(*, overwrite: bool = False) -> list[int]:
     existing = set(CalendarYear.objects.values_list("year", flat=True))
     loaded = []
     for year in package_years:
+        if years is not None and year not in years:
+            continue
         if year in existing and not overwrite:
             continue
         CalendarDay.objects.filter(date__year=year).delete()

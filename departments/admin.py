@@ -1,6 +1,6 @@
 """Admin for departments, windows and the working-day calendar."""
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -134,11 +134,7 @@ class CalendarYearAdmin(CalendarWarningMixin, admin.ModelAdmin):
             )
         wanted = sorted(selected & package_years)
         if wanted:
-            # seed_calendar_from_package has no year filter: forgetting the selected years makes it
-            # reload exactly those (plus any package year not entered at all), leaving other edits alone.
-            with transaction.atomic():
-                CalendarYear.objects.filter(year__in=wanted).delete()
-                actions.seed_calendar_from_package()
+            actions.seed_calendar_from_package(overwrite=True, years=wanted)
             self.message_user(request, f"已重新载入 {'、'.join(map(str, wanted))} 年的节假日安排。", messages.SUCCESS)
 
 

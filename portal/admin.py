@@ -3,13 +3,10 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
+from . import actions
 from .models import Role, User
-
-# The Django group that carries the information center's permissions (created by seed_demo).
-INFORMATION_CENTER_GROUP = "信息中心"
 
 admin.site.site_header = _("政务通 · 信息中心控制台")
 admin.site.site_title = _("政务通后台")
@@ -93,4 +90,4 @@ class UserAdmin(DjangoUserAdmin):
         # permissions to use this console: a user who becomes a supervisor joins its group.
         user = form.instance
         if user.role == Role.SUPERVISOR and (not change or "role" in form.changed_data):
-            user.groups.add(*Group.objects.filter(name=INFORMATION_CENTER_GROUP))
+            actions.make_supervisor_member(user=user)

@@ -158,3 +158,11 @@ def test_citizen_chat_page_and_no_js_fallback(client, window):
 def test_public_pages_forbid_inline_scripts(client, window):
     policy = client.get("/").headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_new_supervisor_can_use_the_console_without_demo_data(client):
+    supervisor = factories.supervisor()
+    assert supervisor.groups.filter(name="信息中心").exists()
+    client.force_login(supervisor)
+    assert client.get("/admin/departments/window/").status_code == 200
+    assert client.get("/admin/chat/conversation/").status_code == 200

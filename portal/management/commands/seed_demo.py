@@ -4,11 +4,7 @@ Idempotent: rows are keyed on natural keys (department name, department and wind
 username, window and reply title), so a second run changes nothing. Passwords are set only when
 an account is created, so a demo user who changed theirs keeps it.
 """
-from pathlib import Path
 
-from django.apps import apps
-from django.conf import settings
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -16,22 +12,8 @@ from chat.models import CannedReply
 from departments import demo_data
 from departments.actions import seed_calendar_from_package
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
-from portal.actions import create_staff_user, register_citizen
-from portal.admin import INFORMATION_CENTER_GROUP
+from portal.actions import create_staff_user, make_supervisor_member, register_citizen
 from portal.models import Role, User
-
-# Models whose rows the information center adds and deletes itself; of the other project models
-# it may only view and change what the admin lets it change.
-MANAGED_MODELS = {
-    "departments.department",
-    "departments.window",
-    "departments.calendaryear",
-    "departments.calendarday",
-    "chat.cannedreply",
-    "portal.user",
-    "faq.entry",  # DESIGN.md: the information center manages the FAQ
-}
-
 
 class Command(BaseCommand):
     help = "载入演示数据：工作日历、16 个省级部门及其窗口、演示账号和常用回复（可重复运行）。"
@@ -50,8 +32,7 @@ class Command(BaseCommand):
 
         with transaction.atomic():
             windows = self.seed_departments()
-            group = self.seed_information_center_group()
-            self.seed_staff(group)
+            self.seed_staff()
             officers = self.seed_officers(windows)
             citizens = self.seed_citizens()
             replies = self.seed_canned_replies(windows)
@@ -98,32 +79,14 @@ class Command(BaseCommand):
                 windows[(entry["name"], window_entry["name"])] = (window, {**window_entry, "username": username})
         return windows
 
-    def seed_information_center_group(self) -> Group:
-        """Give the information center's group every permission on the project's models it needs."""
-        group, _ = Group.objects.get_or_create(name=INFORMATION_CENTER_GROUP)
-        labels = [
-            config.label
-            for config in apps.get_app_configs()
-            if Path(config.path).is_relative_to(settings.BASE_DIR) and ".venv" not in Path(config.path).parts
-        ]
-        permissions = []
-        for permission in Permission.objects.filter(content_type__app_label__in=labels).select_related("content_type"):
-            model = f"{permission.content_type.app_label}.{permission.content_type.model}"
-            action = permission.codename.split("_", 1)[0]
-            if action in ("add", "delete") and model not in MANAGED_MODELS:
-                continue
-            permissions.append(permission)
-        group.permissions.set(permissions)
-        return group
-
-    def seed_staff(self, group: Group) -> None:
+    def seed_staff(self) -> None:
         admin = self.ensure_staff(demo_data.ADMIN["username"], Role.ADMIN, demo_data.ADMIN["display_name"])
         self.ensure_fields(admin, is_staff=True, is_superuser=True)
         supervisor = self.ensure_staff(
             demo_data.SUPERVISOR["username"], Role.SUPERVISOR, demo_data.SUPERVISOR["display_name"]
         )
         self.ensure_fields(supervisor, is_staff=True, is_superuser=False)
-        supervisor.groups.add(group)
+        make_supervisor_member(user=supervisor)
 
     def seed_officers(self, windows) -> list[User]:
         officers = []
