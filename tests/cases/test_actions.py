@@ -297,3 +297,18 @@ def test_referral_sends_the_contact_card_as_the_officer(conversation, officer, l
     assert len(callbacks) >= 1
     with pytest.raises(actions.CaseError, match="所选窗口不属于该部门"):
         actions.send_referral(conversation=conversation, officer=officer, department=conversation.window.department, window=labour_window)
+
+
+def test_offline_question_can_be_escalated_by_any_officer_of_the_window(window, citizen, police):
+    from chat import actions as chat_actions
+
+    conversation = chat_actions.open_conversation(citizen=citizen, window=window)
+    chat_actions.send_message(conversation=conversation, sender=citizen, body="夜里留言：户口怎么迁？", client_id="n1")
+    conversation.refresh_from_db()
+    assert conversation.status == "offline"
+    next_day_officer = factories.officer(window)
+    escalation = escalate(conversation, next_day_officer, TargetKind.DEPARTMENT, police)
+    conversation.refresh_from_db()
+    assert conversation.officer == next_day_officer and conversation.status == "active"
+    assert escalation.case.question == "夜里留言：户口怎么迁？"
+    assert escalation.message.sender == next_day_officer

@@ -76,6 +76,7 @@ def test_bulk_actions_call_the_workflow(admin_client, conversation, officer, pol
 
 def test_supervisor_group_without_change_permission_cannot_run_steps(client, conversation, officer, police):
     viewer = create_staff_user(username="viewer", password=factories.PASSWORD, role=Role.SUPERVISOR)
+    viewer.groups.clear()  # staff, but without the information center's permissions
     client.force_login(viewer)
     case = actions.escalate_conversation(conversation=conversation, officer=officer, target_kind=TargetKind.GOVERNOR_MAILBOX).case
     assert client.post(f"{CHANGELIST}{case.id}/workflow/", {"step": "accept"}).status_code == 403

@@ -231,3 +231,19 @@ def test_referral_endpoint_and_directory(client, conversation, officer, labour, 
     assert "【联系方式】省劳动和社会保障厅" in body and "0571-85101110" in body
     client.force_login(labour_officer)
     assert post_json(client, "/desk/cases/api/referral/", {"conversation": conversation.id, "department": labour.id}).status_code == 403
+
+
+def test_my_cases_include_lists_the_citizens_cases_with_the_reply(rf, escalation, handler, citizen):
+    from django.template.loader import render_to_string
+
+    from cases import selectors
+
+    actions.accept_case(case=escalation.case, by=handler)
+    actions.reply_case(case=escalation.case, by=handler, reply="请到原籍派出所办理。")
+    stranger = factories.citizen()
+    assert list(selectors.cases_of_citizen(stranger)) == []
+    html = render_to_string("cases/_my_cases.html", {"cases": selectors.cases_of_citizen(citizen)})
+    for text in (escalation.case.tracking_number, "省公安厅", "已答复", "请到原籍派出所办理。", "/cases/lookup/"):
+        assert text in html
+    assert "王科长" not in html and escalation.query_code not in html
+    assert "暂无转办件" in render_to_string("cases/_my_cases.html", {"cases": selectors.cases_of_citizen(stranger)})
