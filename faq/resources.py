@@ -48,6 +48,12 @@ class EntryResource(resources.ModelResource):
         export_order = fields
         clean_model_instances = False
 
+    def import_data(self, dataset, **kwargs):
+        # A file with any bad row imports nothing, whoever calls (the admin's confirm step or code).
+        kwargs.setdefault("use_transactions", True)
+        kwargs.setdefault("rollback_on_validation_errors", True)
+        return super().import_data(dataset, **kwargs)
+
     def get_export_queryset(self, request=None):
         return Entry.objects.select_related("department", "window").order_by("department_id", "key")
 
