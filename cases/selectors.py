@@ -3,7 +3,8 @@ import datetime
 import functools
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Case as SqlCase
+from django.db.models import IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -67,7 +68,9 @@ def cases_for_officer(officer, *, status: str = "") -> QuerySet[Case]:
         qs = qs.filter(overdue_q())
     elif status in CaseStatus.values:
         qs = qs.filter(status=status)
-    return qs.order_by("status", "due_at", "id") if not status else qs.order_by("due_at", "id")
+    # Cases still owing an answer first, earliest due first; answered and finished ones after them.
+    waiting = SqlCase(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return qs.order_by(waiting, "due_at", "id")
 
 
 def cases_of_citizen(user) -> QuerySet[Case]:
