@@ -1,0 +1,37 @@
+"""ASGI application of the bare echo (bench only): ``daphne bench.echo.asgi:application``.
+
+The channel layer is the one the measured setup uses: REDIS_URL (and REDIS_CHANNEL_LAYER=core|pubsub)
+for channels-redis, else the in-memory layer.
+"""
+import os
+
+import django
+from django.conf import settings
+
+redis_url = os.environ.get("REDIS_URL", "")
+if redis_url and os.environ.get("REDIS_CHANNEL_LAYER", "core") == "pubsub":
+    layer = {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+elif redis_url:
+    layer = {"BACKEND": "channels_redis.core.RedisChannelLayer",
+             "CONFIG": {"hosts": [redis_url], "capacity": 1000, "expiry": 60}}
+else:
+    layer = {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+
+settings.configure(
+    DEBUG=False, ALLOWED_HOSTS=["*"], SECRET_KEY="bench-echo-only", INSTALLED_APPS=["channels"],
+    CHANNEL_LAYERS={"default": layer}, ROOT_URLCONF=__name__,
+)
+django.setup()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from bench.echo.consumer import EchoConsumer  # noqa: E402
+
+urlpatterns = [path("", lambda request: HttpResponse("echo"))]
+
+application = ProtocolTypeRouter(
+    {"http": get_asgi_application(), "websocket": URLRouter([path("ws/echo/", EchoConsumer.as_asgi())])}
+)

@@ -1,0 +1,465 @@
+"""Load benchmark of the duty room's websockets, against the bare Channels echo at the same load.
+
+    .venv/bin/python -m bench.ws_load                       # embedded: one daphne, SQLite, in-memory layer
+    .venv/bin/python -m bench.ws_load --prod --daphnes 2    # deploy/ setup: PostgreSQL, Redis, K daphne, nginx
+    .venv/bin/python -m bench.ws_load --url http://127.0.0.1:8080 --database postgres://...  # a running server
+
+N citizen sockets (one active conversation each) and M officer desks (the conversations are spread over
+them) open; then chats run at R messages/s with Poisson arrivals, half from citizens and half from
+officers, each about 200 bytes of Chinese. Reported: sender -> other side latency, ack latency,
+throughput, server memory per open socket (VmRSS of the server processes before and after opening the
+sockets), server CPU, and the audit of the database (lost and duplicated must be 0). Then the same
+clients, sockets and rate against bench/echo (no database, same channel layer), for the ratio of p99s.
+
+Prints progress to stderr and ONE JSON line to stdout. Traffic goes to 127.0.0.0/8 only; every phase is
+bounded in time; every server it starts is stopped on the way out (also on Ctrl-C).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from bench.common import (  # noqa: E402
+    Peer,
+    Recorder,
+    audit,
+    chinese_body,
+    loadavg,
+    machine,
+    percentiles,
+    populate,
+)
+from deploy.stack import PYTHON, Daphne, Nginx, Stack, cpu_seconds, free_port, raise_nofile_limit, rss_kib  # noqa: E402
+
+# The benchmark's users send far faster than a person; lift the per-user limits on the servers it starts.
+BENCH_ENV = {"RATE_CHAT_MESSAGES": "1000000", "RATE_WS_FRAMES": "1000000", "FAST_PASSWORD_HASHER": "1"}
+
+
+def say(message: str) -> None:
+    print(f"[ws_load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# Workers: each owns a share of the desks and of their conversations ----------------------------------
+async def _worker(conn, spec: dict) -> None:
+    recorder = Recorder()
+    rng = random.Random(spec["seed"])
+    source_ips = [f"127.0.0.{10 + i}" for i in range(spec["source_ips"])]
+    desks: dict[int, Peer] = {}
+    citizens: dict[int, Peer] = {}
+    echo = spec["echo"]
+    for n, desk in enumerate(spec["officers"]):
+        mine = [c["id"] for c in spec["conversations"] if c["officer"] == desk["index"]]
+        echo_spec = None
+        if echo:
+            echo_spec = {"join": [f"user.{desk['index']}"],
+                         "to": {c: [f"conv.{c}", f"user.{desk['index']}"] for c in mine}}
+        desks[desk["index"]] = Peer(base_url=spec["url"], side="officer", session=desk["session"], recorder=recorder,
+                                    conversations=mine or [0], echo=echo_spec,
+                                    local_addr=source_ips[n % len(source_ips)] if source_ips else None)
+    for n, conversation in enumerate(spec["conversations"]):
+        echo_spec = None
+        if echo:
+            echo_spec = {"join": [f"conv.{conversation['id']}"],
+                         "to": {conversation["id"]: [f"conv.{conversation['id']}", f"user.{conversation['officer']}"]}}
+        citizens[conversation["id"]] = Peer(
+            base_url=spec["url"], side="citizen", session=conversation["session"], recorder=recorder,
+            conversations=[conversation["id"]], echo=echo_spec,
+            local_addr=source_ips[(n + len(desks)) % len(source_ips)] if source_ips else None,
+        )
+    peers = list(desks.values()) + list(citizens.values())
+
+    async def open_all() -> dict:
+        gate = asyncio.Semaphore(spec["connect_concurrency"])
+        failures: dict[str, int] = {}
+
+        async def one(peer: Peer):
+            async with gate:
+                try:
+                    await peer.open(timeout=60)
+                except Exception as error:
+                    name = type(error).__name__
+                    status = getattr(getattr(error, "response", None), "status_code", None)
+                    if status:
+                        name += f" {status}"
+                    failures[name] = failures.get(name, 0) + 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(one(p) for p in desks.values()))
+        await asyncio.gather(*(one(p) for p in citizens.values()))
+        return {"seconds": time.monotonic() - started, "open": sum(1 for p in peers if p.up.is_set()),
+                "failures": failures}
+
+    async def drive(rate: float, duration: float) -> dict:
+        """Send at `rate` messages/s (Poisson) for `duration` s, then wait up to 15 s for acks and deliveries."""
+        conversations = spec["conversations"]
+        started = time.monotonic()
+        next_at, n, late = started, 0, 0.0
+        tasks = set()
+        while conversations and rate > 0:
+            next_at += rng.expovariate(rate)
+            if next_at - started >= duration:
+                break
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                late = max(late, -delay)
+            conversation = rng.choice(conversations)
+            if rng.random() < 0.5:
+                peer = citizens[conversation["id"]]
+            else:
+                peer = desks[conversation["officer"]]
+            if not peer.up.is_set():
+                continue
+            n += 1
+            client_id = f"{spec['prefix']}{spec['index']}-{n}"
+            task = asyncio.create_task(peer.send(conversation["id"], client_id, chinese_body(rng, client_id)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        sent_seconds = time.monotonic() - started
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            waiting = [c for c in recorder.sent if c not in recorder.acked or c not in recorder.delivered]
+            if not waiting:
+                break
+            await asyncio.sleep(0.1)
+        # What the live path did not bring, the page would fetch with resume: ask once, then audit.
+        missing = {recorder.sent[c][1] for c in recorder.sent if c not in recorder.delivered and c in recorder.acked}
+        if missing and not echo:
+            for conversation in conversations:
+                if conversation["id"] in missing:
+                    for peer in (citizens[conversation["id"]], desks[conversation["officer"]]):
+                        await peer._ask_history(conversation["id"])
+            await asyncio.sleep(2)
+        return {"sent": n, "send_seconds": sent_seconds, "max_lateness_s": late,
+                "drain_seconds": time.monotonic() - started - sent_seconds,
+                "unexpected_closes": sum(p.unexpected_closes for p in peers)}
+
+    while True:
+        command, argument = conn.recv()
+        if command == "open":
+            conn.send(await open_all())
+        elif command == "drive":
+            conn.send(await drive(*argument))
+        elif command == "results":
+            conn.send(recorder.as_dict())
+        elif command == "close":
+            gate = asyncio.Semaphore(500)
+
+            async def close(peer):
+                async with gate:
+                    await peer.close()
+
+            await asyncio.gather(*(close(p) for p in peers))
+            conn.send("closed")
+            return
+
+
+def worker_entry(conn, spec: dict) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    raise_nofile_limit()
+    asyncio.run(_worker(conn, spec))
+
+
+class Clients:
+    """W worker processes holding the sockets; the parent steps them through open, drive and close."""
+
+    def __init__(self, *, url: str, population: dict, workers: int, prefix: str, echo: bool, args):
+        context = multiprocessing.get_context("fork")
+        self.pipes, self.processes = [], []
+        for index in range(workers):
+            officers = [dict(o, index=i) for i, o in enumerate(population["officers"]) if i % workers == index]
+            indexes = {o["index"] for o in officers}
+            spec = {
+                "url": url, "index": index, "prefix": prefix, "echo": echo, "seed": args.seed + index,
+                "officers": officers,
+                "conversations": [c for c in population["conversations"] if c["officer"] in indexes],
+                "source_ips": args.source_ips, "connect_concurrency": args.connect_concurrency,
+            }
+            parent, child = context.Pipe()
+            process = context.Process(target=worker_entry, args=(child, spec), daemon=True)
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+
+    def ask(self, command: str, argument=None, timeout: float = 900) -> list:
+        for pipe in self.pipes:
+            pipe.send((command, argument))
+        answers = []
+        deadline = time.monotonic() + timeout
+        for pipe in self.pipes:
+            if not pipe.poll(max(0.1, deadline - time.monotonic())):
+                raise TimeoutError(f"workers did not answer {command!r} within {timeout:.0f} s")
+            answers.append(pipe.recv())
+        return answers
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.processes)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+
+
+# Servers ------------------------------------------------------------------------------------------
+class Embedded:
+    """`make run`'s setup: one daphne, SQLite (WAL), the in-memory channel layer; DEBUG off."""
+
+    def __init__(self, application: str = "portal.asgi:application", migrate: bool = True):
+        self.workdir = Path(tempfile.mkdtemp(prefix="zwt-bench-", dir=os.environ.get("BENCH_TMP")))
+        self.database = str(self.workdir / "db.sqlite3")
+        self.env = {"SQLITE_PATH": self.database, "DEBUG": "0", "SECRET_KEY": "bench-" + "x" * 50,
+                    "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "0", **BENCH_ENV}
+        self.migrate = migrate
+        self.daphne = Daphne(self.workdir, free_port(), self.env, application=application)
+
+    def __enter__(self):
+        if self.migrate:
+            child = dict(os.environ, **self.env)
+            subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=PROJECT_DIR, env=child, check=True,
+                           capture_output=True)
+        self.daphne.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.daphne.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        return self.daphne.url
+
+    def pids(self) -> dict[str, list[int]]:
+        return {"daphne": self.daphne.pids()}
+
+
+class EchoProd:
+    """K echo daphne processes behind their own nginx, on the production stack's Redis."""
+
+    def __init__(self, stack: Stack, daphnes: int):
+        self.workdir = stack.workdir / "echo"
+        self.workdir.mkdir()
+        env = {"REDIS_URL": stack.redis.url, "REDIS_CHANNEL_LAYER": stack.env().get("REDIS_CHANNEL_LAYER", "")}
+        self.daphnes = [Daphne(self.workdir, free_port(), env, index=i, application="bench.echo.asgi:application")
+                        for i in range(daphnes)]
+        self.nginx = Nginx(self.workdir, free_port(), free_port(), [d.port for d in self.daphnes],
+                           workers=stack.nginx.workers)
+
+    def __enter__(self):
+        for daphne in self.daphnes:
+            daphne.start()
+        self.nginx.render(self.workdir)
+        self.nginx.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.nginx.stop()
+        for daphne in self.daphnes:
+            daphne.stop()
+
+    @property
+    def url(self) -> str:
+        return self.nginx.url
+
+    def pids(self) -> dict[str, list[int]]:
+        return {"daphne": [p for d in self.daphnes for p in d.pids()], "nginx": self.nginx.pids()}
+
+
+def stack_pids(stack: Stack) -> dict[str, list[int]]:
+    return {"daphne": [p for d in stack.daphnes for p in d.pids()], "nginx": stack.nginx.pids(),
+            "redis": stack.redis.pids(), "postgres": [stack.postgres.pid, *postgres_backends(stack.postgres.pid)]}
+
+
+def postgres_backends(pid: int) -> list[int]:
+    from deploy.stack import children_of
+
+    return children_of(pid)
+
+
+def memory(pids: dict[str, list[int]]) -> dict[str, int]:
+    return {name: sum(rss_kib(p) for p in group) for name, group in pids.items()}
+
+
+def cpu(pids: dict[str, list[int]]) -> dict[str, float]:
+    return {name: sum(cpu_seconds(p) for p in group) for name, group in pids.items()}
+
+
+# One measured phase -------------------------------------------------------------------------------
+def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: bool, database: str | None) -> dict:
+    sockets = len(population["conversations"]) + len(population["officers"])
+    time.sleep(1)
+    before = memory(pids_of())
+    clients = Clients(url=url, population=population, workers=args.workers, prefix=prefix, echo=echo, args=args)
+    try:
+        say(f"{'echo' if echo else 'app'}: opening {sockets} sockets with {args.workers} client processes")
+        opened = clients.ask("open", timeout=max(120, sockets / 50))
+        connect_seconds = max(o["seconds"] for o in opened)
+        open_count = sum(o["open"] for o in opened)
+        failures: dict[str, int] = {}
+        for o in opened:
+            for name, count in o["failures"].items():
+                failures[name] = failures.get(name, 0) + count
+        time.sleep(2)
+        after = memory(pids_of())
+        say(f"{'echo' if echo else 'app'}: {open_count}/{sockets} open in {connect_seconds:.1f} s; "
+            f"server RSS {sum(before.values()) // 1024} -> {sum(after.values()) // 1024} MiB")
+        cpu_before, client_cpu_before, started = cpu(pids_of()), clients.cpu(), time.monotonic()
+        driven = clients.ask("drive", (args.rate / args.workers, args.duration), timeout=args.duration + 120)
+        wall = time.monotonic() - started
+        cpu_after, client_cpu_after = cpu(pids_of()), clients.cpu()
+        send_seconds = max(d["send_seconds"] for d in driven)
+        recorder = Recorder()
+        for answer in clients.ask("results"):
+            recorder.merge(answer)
+        clients.ask("close", timeout=max(60, sockets / 200))
+    finally:
+        clients.stop()
+    delivered_live = [t for c, (t, how) in recorder.delivered.items() if how == "live"]
+    result = {
+        "sockets": sockets,
+        "open": open_count,
+        "connect_failures": failures,
+        "connect_seconds": round(connect_seconds, 2),
+        "connects_per_s": round(open_count / connect_seconds, 1) if connect_seconds else None,
+        "rss_kib_before": before,
+        "rss_kib_open": after,
+        "kib_per_socket": {name: round((after[name] - before[name]) / max(1, open_count), 1) for name in after},
+        "kib_per_socket_total": round((sum(after.values()) - sum(before.values())) / max(1, open_count), 1),
+        "offered_rate": args.rate,
+        "sent": sum(d["sent"] for d in driven),
+        "acked": len(recorder.acked),
+        "delivered": len(recorder.delivered),
+        "throughput_msg_s": round(len(delivered_live) / send_seconds, 1) if send_seconds else None,
+        "latency": percentiles(recorder.latencies),
+        "ack_latency": percentiles(recorder.ack_latencies),
+        "client_max_lateness_ms": round(max(d["max_lateness_s"] for d in driven) * 1000, 1),
+        "server_cpu_cores": {name: round((cpu_after[name] - cpu_before[name]) / wall, 2) for name in cpu_after},
+        "client_cpu_cores": round((client_cpu_after - client_cpu_before) / wall, 2),
+        "errors": recorder.errors,
+        "unexpected_closes": sum(d["unexpected_closes"] for d in driven),
+        "gaps": recorder.gaps,
+    }
+    if database:
+        result["audit"] = audit(database, prefix, recorder)
+    else:
+        undelivered = [c for c in recorder.sent if c not in recorder.delivered]
+        result["audit"] = {"sent": len(recorder.sent), "lost": len(undelivered),
+                           "never_acked": len([c for c in recorder.sent if c not in recorder.acked])}
+    return result
+
+
+def echo_population(population: dict) -> dict:
+    """The same sockets for the echo: desk i listens to user.i, the citizen of conversation c to conv.c."""
+    return {"officers": [{"session": ""} for _ in population["officers"]],
+            "conversations": [{"id": c["id"], "officer": c["officer"], "session": ""} for c in population["conversations"]]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prod", action="store_true", help="start the deploy/ setup instead of the embedded one")
+    parser.add_argument("--url", help="benchmark a running server instead (needs --database for the audit)")
+    parser.add_argument("--database", help="with --url: postgres:// URL or SQLite path of that server's database")
+    parser.add_argument("--echo-url", help="with --url: a running bench.echo server to compare with")
+    parser.add_argument("--citizens", "-n", type=int, default=1000, help="citizen sockets, one conversation each")
+    parser.add_argument("--desks", "-m", type=int, default=20, help="officer desks")
+    parser.add_argument("--rate", "-r", type=float, default=200, help="messages per second, all senders together")
+    parser.add_argument("--duration", "-t", type=float, default=30, help="seconds of traffic")
+    parser.add_argument("--daphnes", "-k", type=int, default=2, help="--prod: daphne processes")
+    parser.add_argument("--layer", choices=["core", "pubsub"], help="--prod: channels-redis layer (default: settings)")
+    parser.add_argument("--workers", "-w", type=int, default=0, help="client processes (default: 1 per 15,000 sockets, at least 2)")
+    parser.add_argument("--source-ips", type=int, default=32, help="spread client sockets over 127.0.0.10.. (0: kernel's choice)")
+    parser.add_argument("--connect-concurrency", type=int, default=200, help="handshakes in flight per client process")
+    parser.add_argument("--no-echo", action="store_true", help="skip the bare echo comparison")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    nofile = raise_nofile_limit()
+    sockets = args.citizens + args.desks
+    args.workers = args.workers or max(2, math.ceil(sockets / 15000))
+    if sockets / args.workers > nofile - 200:
+        parser.error(f"{sockets} sockets need more client processes: the open-file limit is {nofile}")
+    if args.url and not args.url.startswith(("http://127.", "http://localhost")):
+        parser.error("--url must be on loopback (127.0.0.0/8)")
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    prefix = f"b{int(time.time()) % 100000}-"
+    tag = prefix[1:-1]
+    output = {"bench": "ws_load", "command": " ".join([Path(sys.executable).name, "-m", "bench.ws_load", *sys.argv[1:]]),
+              "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "setup": "url" if args.url else ("prod" if args.prod else "embedded"),
+              "citizens": args.citizens, "desks": args.desks, "rate": args.rate, "duration": args.duration,
+              "client_workers": args.workers}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with contextlib.ExitStack() as stack:
+        if args.url:
+            url, database, pids_of = args.url, args.database, (lambda: {})
+            server_env = dict(os.environ)
+        elif args.prod:
+            say(f"starting PostgreSQL, Redis, {args.daphnes} daphne and nginx")
+            prod = stack.enter_context(Stack(daphnes=args.daphnes, layer=args.layer, durable=True,
+                                             env={**BENCH_ENV, **extra_env}))
+            url, database = prod.url, prod.postgres.url
+            server_env = prod.env()
+            output["daphnes"] = args.daphnes
+            output["layer"] = server_env.get("REDIS_CHANNEL_LAYER") or "settings default"
+            output["server_env"] = {k: v for k, v in server_env.items() if k in extra_env or k.startswith(("DB_", "ASGI"))}
+
+            def pids_of():
+                return stack_pids(prod)
+        else:
+            say("starting one daphne on SQLite with the in-memory layer")
+            embedded = Embedded()
+            embedded.env.update(extra_env)
+            stack.enter_context(embedded)
+            url, database, server_env = embedded.url, embedded.database, embedded.env
+            pids_of = embedded.pids
+            output["server_env"] = extra_env
+        say(f"creating {args.citizens} citizens with a conversation each and {args.desks} officers")
+        started = time.monotonic()
+        population = populate(server_env, args.citizens, args.desks, tag)
+        say(f"population ready in {time.monotonic() - started:.1f} s")
+        output["app"] = measure(url=url, pids_of=pids_of, population=population, args=args, prefix=prefix,
+                                echo=False, database=database)
+        if args.url and not args.echo_url:
+            args.no_echo = True
+        if not args.no_echo:
+            if args.echo_url:
+                echo_url, echo_pids = args.echo_url, (lambda: {})
+            elif args.prod:
+                echo = stack.enter_context(EchoProd(prod, args.daphnes))
+                echo_url, echo_pids = echo.url, echo.pids
+            else:
+                echo_server = Embedded(application="bench.echo.asgi:application", migrate=False)
+                stack.enter_context(echo_server)
+                echo_url, echo_pids = echo_server.url, echo_server.pids
+            output["echo"] = measure(url=echo_url, pids_of=echo_pids, population=echo_population(population),
+                                     args=args, prefix=prefix + "e", echo=True, database=None)
+            app_p99, echo_p99 = output["app"]["latency"]["p99_ms"], output["echo"]["latency"]["p99_ms"]
+            if app_p99 and echo_p99:
+                output["p99_ratio_app_to_echo"] = round(app_p99 / echo_p99, 2)
+    output["loadavg_at_end"] = loadavg()
+    print(json.dumps(output, ensure_ascii=False), flush=True)
+    audit_result = output["app"]["audit"]
+    return 0 if audit_result.get("lost") == 0 and audit_result.get("duplicated", 0) == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
