@@ -170,7 +170,7 @@ class CaseAdmin(admin.ModelAdmin):
             raise Http404("没有找到这个转办件。")
         if not self.has_change_permission(request, case):
             raise PermissionDenied
-        department = Department.objects.filter(pk=request.POST.get("department") or None, is_active=True).first()
+        department = selectors.active_department(request.POST.get("department"))
         steps = {
             "accept": lambda: actions.accept_case(case=case, by=request.user),
             "reply": lambda: actions.reply_case(case=case, by=request.user, reply=request.POST.get("reply", "")),

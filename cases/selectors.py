@@ -8,6 +8,7 @@ from django.db.models import IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
+from departments import selectors as department_selectors
 from departments.models import Department
 
 from . import numbers
@@ -108,6 +109,12 @@ def lookup_case(tracking_number, query_code) -> Case | None:
 
 def directory() -> QuerySet[Department]:
     """Return the active departments with their active windows, for the desk's pickers."""
-    from departments.selectors import directory as department_directory
+    return department_selectors.directory()
 
-    return department_directory()
+
+def active_department(value) -> Department | None:
+    """Return the active department with the id given in a form or a JSON body, or None."""
+    try:
+        return Department.objects.get(pk=int(value), is_active=True)
+    except (Department.DoesNotExist, TypeError, ValueError):
+        return None

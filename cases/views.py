@@ -75,10 +75,10 @@ def desk_list(request):
     )
 
 
-def _department(value) -> Department | None:
+def _window(value) -> Window | None:
     try:
-        return Department.objects.get(pk=int(value), is_active=True)
-    except (Department.DoesNotExist, TypeError, ValueError):
+        return Window.objects.select_related("department").get(pk=int(value))
+    except (Window.DoesNotExist, TypeError, ValueError):
         return None
 
 
@@ -88,7 +88,7 @@ STEPS = {
     "close": lambda case, user, post: actions.close_case(case=case, by=user),
     "return": lambda case, user, post: actions.return_case(case=case, by=user, reason=post.get("reason", "")),
     "pass_on": lambda case, user, post: actions.pass_on_case(
-        case=case, by=user, to_department=_department(post.get("department")), note=post.get("note", "")
+        case=case, by=user, to_department=selectors.active_department(post.get("department")), note=post.get("note", "")
     ),
 }
 STEP_DONE = {
@@ -201,7 +201,7 @@ def api_escalate(request):
     conversation = chat_selectors.access_conversation(request.user, data.get("conversation"))
     department = None
     if data.get("target_kind") != TargetKind.GOVERNOR_MAILBOX and data.get("department") not in (None, ""):
-        department = _department(data.get("department"))
+        department = selectors.active_department(data.get("department"))
         if department is None:
             raise actions.CaseError("请选择一个有效的部门。")
     escalation = actions.escalate_conversation(
@@ -237,12 +237,12 @@ def api_referral(request):
     """Send a unit's contact card into the conversation: {conversation, department, window?, client_id?}."""
     data = _json_body(request)
     conversation = chat_selectors.access_conversation(request.user, data.get("conversation"))
-    department = _department(data.get("department"))
+    department = selectors.active_department(data.get("department"))
     if department is None:
         raise actions.CaseError("请选择一个有效的部门。")
     window = None
     if data.get("window") not in (None, ""):
-        window = Window.objects.filter(pk=data.get("window") if str(data.get("window")).isdigit() else None).first()
+        window = _window(data.get("window"))
         if window is None:
             raise actions.CaseError("所选窗口不存在。")
     client_id = data.get("client_id", "")

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from cases import actions, numbers, selectors
+from cases import actions, selectors
 from cases.models import Case, CaseEvent, CaseStatus, TargetKind
 from chat.models import Message
 from departments.actions import seed_calendar_from_package

@@ -47,6 +47,8 @@ def test_governor_mailbox_case_is_answered_in_the_admin(admin_client, conversati
 
 def test_admin_assigns_lead_unit_and_lists_coordination_and_overdue(admin_client, root, conversation, officer, police, labour):
     case = actions.escalate_conversation(conversation=conversation, officer=officer, target_kind=TargetKind.GOVERNOR_MAILBOX).case
+    response = admin_client.post(f"{CHANGELIST}{case.id}/workflow/", {"step": "assign", "department": "abc"}, follow=True)
+    assert "请选择一个有效的部门。" in response.content.decode()
     admin_client.post(f"{CHANGELIST}{case.id}/workflow/", {"step": "assign", "department": police.id})
     case.refresh_from_db()
     assert case.lead_unit == police
