@@ -26,7 +26,7 @@ def record_audit(*, actor, action: str, object_type: str = "", object_id="", sum
     """Append an entry to the audit log (审计日志)."""
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.pk else None,
-        actor_name=getattr(actor, "username", "") or "",
+        actor_name=getattr(actor, "username", "") or "（命令行）",
         action=action,
         object_type=object_type,
         object_id=str(object_id or ""),
@@ -130,7 +130,7 @@ def purge_expired(*, actor=None, now: datetime.datetime | None = None, days: int
             Message.objects.filter(conversation_id__in=batch).delete()
             Conversation.objects.filter(id__in=batch).delete()
     record_audit(
-        actor=actor, action=AuditAction.PURGE, object_type="conversation",
+        actor=actor, action=AuditAction.PURGE, object_type="会话",
         summary=(f"清理 {timezone.localtime(cutoff):%Y-%m-%d} 之前结束的会话 {conversation_count} 个、消息 {message_count} 条；"
                  f"保存快照月份：{'、'.join(result.months_snapshotted) or '无'}"),
     )

@@ -110,7 +110,7 @@ class AssessmentAdmin(ReadOnlyAdmin):
             name += ".xlsx"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         record_audit(
-            actor=request.user, action=AuditAction.EXPORT_ASSESSMENT, object_type="assessment",
+            actor=request.user, action=AuditAction.EXPORT_ASSESSMENT, object_type="考核表",
             object_id=period.first.strftime("%Y-%m"), summary=f"下载{period.label}考核表 {name}",
             ip_address=_client_ip(request),
         )
@@ -138,6 +138,9 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
               "first_question_at", "assigned_at", "first_response_at", "answered_live", "is_offline_question",
               "due_at", "closed_at", "rating", "rating_comment", "transcript"]
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ["oversight/oversight.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("window__department", "citizen", "officer")
@@ -178,7 +181,7 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
         if response.status_code == 200 and request.method == "GET":
             conversation = self.get_object(request, object_id)
             record_audit(
-                actor=request.user, action=AuditAction.VIEW_TRANSCRIPT, object_type="conversation",
+                actor=request.user, action=AuditAction.VIEW_TRANSCRIPT, object_type="会话",
                 object_id=object_id,
                 summary=f"查看对话记录 #{object_id} {conversation.window if conversation else ''}",
                 ip_address=_client_ip(request),
@@ -188,7 +191,7 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
     def get_export_data(self, file_format, request, queryset, **kwargs):
         data = super().get_export_data(file_format, request, queryset, **kwargs)
         record_audit(
-            actor=request.user, action=AuditAction.EXPORT_TRANSCRIPTS, object_type="conversation",
+            actor=request.user, action=AuditAction.EXPORT_TRANSCRIPTS, object_type="会话",
             summary=f"导出对话列表 {queryset.count()} 条（{file_format.get_title()}）", ip_address=_client_ip(request),
         )
         return data

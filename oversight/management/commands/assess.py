@@ -43,7 +43,7 @@ class Command(BaseCommand):
             Path(options["csv"]).write_text(exports.csv_text(report), encoding="utf-8-sig")
         written = time.perf_counter()
         record_audit(
-            actor=None, action=AuditAction.EXPORT_ASSESSMENT, object_type="assessment", object_id=period.first.strftime("%Y-%m"),
+            actor=None, action=AuditAction.EXPORT_ASSESSMENT, object_type="考核表", object_id=period.first.strftime("%Y-%m"),
             summary=f"命令行导出{period.label}考核表：{'、'.join(str(t) for t in targets)}",
         )
         self.stdout.write(
