@@ -10,8 +10,9 @@ from .periods import Period, PeriodError, current_month, month_period, parse_day
 HEADLINE = ["conversations", "valid", "answer_rate", "live_rate", "frt_median", "offline_overdue", "satisfaction",
             "online_hours", "duty_coverage", "chitchat_share"]
 TABLE_COLUMNS = ["online_hours", "duty_coverage", "conversations", "valid", "answered", "answer_rate", "live_rate",
-                 "frt_median", "frt_p90", "offline", "offline_in_time", "offline_overdue", "chitchat_share", "rated",
-                 "satisfaction"]
+                 "frt_median", "frt_p90", "offline", "offline_in_time", "offline_overdue", "transfers_out",
+                 "transfers_in", "cases_escalated", "cases_led", "cases_replied_in_time", "cases_overdue",
+                 "chitchat_share", "rated", "satisfaction"]
 RATING_KEYS = ["rating_5", "rating_4", "rating_3", "rating_2", "rating_1"]
 HOT_DEPARTMENTS = 3
 TOPIC_DEPARTMENTS = 6

@@ -44,6 +44,14 @@ DEFINITIONS = [
     Definition("offline_in_time", "按期处理留言",
                "在答复期限（下一个工作日下班前）之前答复的留言；属于不予回答三类且在期限前结束的也算按期处理。", COUNT),
     Definition("offline_overdue", "超期留言", "答复期限已过但未按期处理的留言（含期限后才答复的）。", COUNT),
+    Definition("transfers_out", "转出",
+               "本期把会话转给其他窗口（窗口转办）的次数；值班人员按转办人计。被转办的会话计入最终接待的窗口。", COUNT),
+    Definition("transfers_in", "转入", "本期从其他窗口转入的次数（值班人员不适用）。", COUNT),
+    Definition("cases_escalated", "转为信件",
+               "本期由该窗口的会话转为省长信箱、厅长信箱或部门办理的转办件数；值班人员按转办人计。", COUNT),
+    Definition("cases_led", "承办转办件", "本期提交、由该部门承办的转办件数（仅部门）。", COUNT),
+    Definition("cases_replied_in_time", "按期答复转办件", "承办转办件中在办理期限前答复的件数（仅部门）。", COUNT),
+    Definition("cases_overdue", "超期转办件", "承办转办件中期限已过仍未答复、或期限后才答复的件数（仅部门）。", COUNT),
     Definition("greeting", "问候闲聊", "值班人员归为“问候闲聊”的会话数。", COUNT),
     Definition("unrelated", "与职责无关", "值班人员归为“与职责无关”的会话数。", COUNT),
     Definition("unclear", "表述不清", "值班人员归为“表述不清”的会话数。", COUNT),
@@ -63,6 +71,9 @@ _SUMMED = [
     "offline_in_time", "offline_overdue", "rated", "rating_sum", "rating_1", "rating_2", "rating_3", "rating_4",
     "rating_5",
 ]
+
+HANDLING_KEYS = ["transfers_out", "transfers_in", "cases_escalated", "cases_led", "cases_replied_in_time",
+                 "cases_overdue"]
 
 
 @dataclasses.dataclass
@@ -100,9 +111,10 @@ def _ratio(numerator, denominator, digits=4):
     return round(numerator / denominator, digits)
 
 
-def _finish(counts: dict, *, online: float, slots: list, spans: list, percentiles) -> dict:
-    """Turn summed counts, online seconds, duty slots and percentiles into the published figures."""
+def _finish(counts: dict, *, online: float, slots: list, spans: list, percentiles, handling: dict) -> dict:
+    """Turn summed counts, online seconds, duty slots, percentiles and transfers into the published figures."""
     figures = {key: int(counts.get(key, 0)) for key in _SUMMED}
+    figures.update(handling)
     duty = coverage.length(slots)
     figures["online_hours"] = round(online / 3600, 2)
     figures["duty_hours"] = round(duty / 3600, 2)
@@ -156,6 +168,16 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
 
     frt = selectors.first_response_percentiles(period, department_id=department_id)
     frt_total = frt["total"].get(0)
+    transfers = selectors.transfer_counts(period, department_id=department_id)
+    cases = selectors.case_counts(period, department_id=department_id, now=now)
+    no_cases = {"cases_led": None, "cases_replied_in_time": None, "cases_overdue": None}
+
+    def window_handling(window_id: int) -> dict:
+        return {
+            "transfers_out": transfers["out_window"].get(window_id, 0),
+            "transfers_in": transfers["in_window"].get(window_id, 0),
+            "cases_escalated": cases["escalated_window"].get(window_id, 0),
+        }
 
     window_rows = []
     for window in windows:
@@ -168,6 +190,7 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
                 slots=slots_of_window[window.id],
                 spans=[span for officer_id in members for span in spans_of[officer_id]],
                 percentiles=frt["window"].get(window.id),
+                handling={**window_handling(window.id), **no_cases},
             ),
         ))
 
@@ -179,11 +202,16 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
         counts: dict = defaultdict(int)
         members: set[int] = set()
         slots: list = []
+        handling = {"transfers_out": 0, "transfers_in": 0, "cases_escalated": 0}
         for window in windows:
             if window.department_id == department.id:
                 _add(counts, by_window[window.id])
                 members |= officers_of_window[window.id]
                 slots += slots_of_window[window.id]
+                for key, value in window_handling(window.id).items():
+                    handling[key] += value
+        led = cases["led"].get(department.id, {})
+        handling.update({key: led.get(key, 0) for key in no_cases})
         _add(total_counts, counts)
         total_members |= members
         total_slots += slots
@@ -195,6 +223,7 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
                 slots=slots,
                 spans=[span for officer_id in members for span in spans_of[officer_id]],
                 percentiles=frt["department"].get(department.id),
+                handling=handling,
             ),
         ))
 
@@ -212,6 +241,12 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
                 slots=[slot for window in own_windows for slot in slots_of_window[window.id]],
                 spans=spans_of[officer_id],
                 percentiles=frt["officer"].get(officer_id),
+                handling={
+                    "transfers_out": transfers["out_officer"].get(officer_id, 0),
+                    "transfers_in": None,
+                    "cases_escalated": cases["escalated_officer"].get(officer_id, 0),
+                    **no_cases,
+                },
             ),
         ))
 
@@ -223,6 +258,12 @@ def compute(period: Period, *, department_id: int | None = None, now: datetime.d
             slots=total_slots,
             spans=[span for officer_id in total_members for span in spans_of[officer_id]],
             percentiles=frt_total,
+            handling={
+                "transfers_out": sum(transfers["out_window"].values()),
+                "transfers_in": sum(transfers["in_window"].values()),
+                "cases_escalated": sum(cases["escalated_officer"].values()),
+                **{key: sum(led[key] for led in cases["led"].values()) for key in no_cases},
+            },
         ),
     )
     return Report(
@@ -265,6 +306,7 @@ def _from_snapshot(period: Period, department_id: int | None, rows) -> Report:
         "live_rate": _ratio(total_counts["answered_live"], total_counts["valid"]),
         "chitchat_share": _ratio(total_counts["greeting"], total_counts["conversations"]),
         "satisfaction": _ratio(total_counts["rating_sum"], total_counts["rated"], 2),
+        **{key: sum(row.figures.get(key) or 0 for row in levels["department"]) for key in HANDLING_KEYS},
     })
     return Report(period, computed_at, department_id, levels["department"], levels["window"], levels["officer"],
                   total, dict(sorted(daily.items())), from_snapshot=True)

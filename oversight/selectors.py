@@ -25,7 +25,18 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Floor, Greatest, Least, TruncDate
 from django.utils import timezone
 
-from chat.models import EXEMPT_CLASSIFICATIONS, Classification, Conversation, Message, PresenceInterval, PresenceStatus, SenderKind
+from cases.models import OPEN_STATUSES as OPEN_CASE_STATUSES
+from cases.models import Case
+from chat.models import (
+    EXEMPT_CLASSIFICATIONS,
+    Classification,
+    Conversation,
+    Message,
+    PresenceInterval,
+    PresenceStatus,
+    SenderKind,
+    Transfer,
+)
 from departments.models import Department, Window as Window
 
 from .periods import Period
@@ -138,6 +149,49 @@ def first_response_percentiles(period: Period, *, department_id: int | None = No
     return {
         level: {key: (_nearest_rank(values, 0.5), _nearest_rank(values, 0.9)) for key, values in by_id.items()}
         for level, by_id in groups.items()
+    }
+
+
+def _grouped(qs: QuerySet, key: str) -> dict[int, int]:
+    return {group: count for group, count in qs.order_by().values(key).annotate(n=Count("id")).values_list(key, "n")
+            if group is not None}
+
+
+def transfer_counts(period: Period, *, department_id: int | None = None) -> dict[str, dict[int, int]]:
+    """Return the window-to-window hand-overs (转办) made in the period.
+
+    {"out_window": {from window: n}, "out_officer": {officer who transferred: n}, "in_window": {to window: n}}
+    """
+    qs = Transfer.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+    outgoing = qs.filter(from_window__department_id=department_id) if department_id else qs
+    incoming = qs.filter(to_window__department_id=department_id) if department_id else qs
+    return {
+        "out_window": _grouped(outgoing, "from_window_id"),
+        "out_officer": _grouped(outgoing, "by_id"),
+        "in_window": _grouped(incoming, "to_window_id"),
+    }
+
+
+def case_counts(period: Period, *, department_id: int | None = None, now: datetime.datetime) -> dict[str, dict]:
+    """Return the cases (转办件) submitted in the period: who escalated them and how their lead units did.
+
+    {"escalated_window": {source window: n}, "escalated_officer": {officer: n},
+     "led": {lead department: {"cases_led", "cases_replied_in_time", "cases_overdue"}}}
+    """
+    qs = Case.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+    escalated = qs.filter(source_conversation__window__department_id=department_id) if department_id else qs
+    led = qs.filter(lead_unit_id=department_id) if department_id else qs
+    in_time = Q(replied_at__isnull=False, replied_at__lte=F("due_at"))
+    overdue = Q(replied_at__gt=F("due_at")) | Q(replied_at__isnull=True, status__in=OPEN_CASE_STATUSES, due_at__lt=now)
+    rows = (
+        led.exclude(lead_unit__isnull=True).order_by().values("lead_unit_id")
+        .annotate(cases_led=Count("id"), cases_replied_in_time=Count("id", filter=in_time),
+                  cases_overdue=Count("id", filter=overdue))
+    )
+    return {
+        "escalated_window": _grouped(escalated, "source_conversation__window_id"),
+        "escalated_officer": _grouped(escalated, "escalated_by_id"),
+        "led": {row.pop("lead_unit_id"): row for row in rows},
     }
 
 

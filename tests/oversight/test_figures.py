@@ -140,3 +140,53 @@ def test_empty_period_gives_no_rates(province):
 def test_bad_month_is_refused_in_chinese(text):
     with pytest.raises(PeriodError, match="月份"):
         parse_month(text)
+
+
+@pytest.fixture
+def handovers(october):
+    """Two window transfers and three cases around October (see the assertions for what counts)."""
+    from cases.models import Case, CaseStatus, TargetKind
+    from chat.models import Transfer
+
+    p = october
+
+    def transfer(conversation, source, target, by, when):
+        made = Transfer.objects.create(conversation=conversation, from_window=source, to_window=target, by=by)
+        Transfer.objects.filter(pk=made.pk).update(created_at=at(when))
+
+    transfer(p["c2"], p["insurance"], p["jobs"], p["a"], "2026-10-12 09:12")
+    transfer(p["c13"], p["household"], p["insurance"], p["c"], "2026-10-20 10:02")
+    transfer(p["c1"], p["insurance"], p["household"], p["a"], "2026-09-30 10:00")  # September: not counted
+
+    def case(number, conversation, by, lead, created, due, replied=None, status=CaseStatus.PROCESSING):
+        return Case.objects.create(
+            tracking_number=number, query_code_hash="x", target_kind=TargetKind.DEPARTMENT, target_department=lead,
+            lead_unit=lead, source_conversation=conversation, citizen=conversation.citizen, question="问题",
+            escalated_by=by, status=status, due_at=at(due), created_at=at(created),
+            replied_at=at(replied) if replied else None,
+        )
+
+    case("T1", p["c13"], p["c"], p["police"], "2026-10-20 10:05", "2026-10-30 17:00", "2026-10-25 10:00",
+         CaseStatus.REPLIED)  # replied in time
+    case("T2", p["c3"], p["b"], p["labour"], "2026-10-12 10:06", "2026-10-20 17:00")  # open past due: overdue
+    case("T3", p["c4"], p["a"], p["labour"], "2026-10-12 09:05", "2026-10-16 17:00", "2026-10-19 09:00",
+         CaseStatus.REPLIED)  # replied late: overdue
+    case("T4", p["c5"], p["a"], p["labour"], "2026-11-02 09:00", "2026-11-10 17:00")  # November: not counted
+    return october
+
+
+def test_transfers_and_cases(handovers):
+    report = figures.compute(OCTOBER, now=at(NOW))
+    insurance = by_name(report.windows, "社会保险")
+    assert (insurance["transfers_out"], insurance["transfers_in"], insurance["cases_escalated"]) == (1, 1, 2)
+    assert insurance["cases_led"] is None  # a department figure
+    assert (by_name(report.windows, "就业")["transfers_in"], by_name(report.windows, "治安户籍")["transfers_out"]) == (1, 1)
+    labour = by_name(report.departments, "省劳动保障厅")
+    assert (labour["transfers_out"], labour["transfers_in"], labour["cases_escalated"]) == (1, 2, 2)
+    assert (labour["cases_led"], labour["cases_replied_in_time"], labour["cases_overdue"]) == (2, 0, 2)
+    police = by_name(report.departments, "省公安厅")
+    assert (police["cases_led"], police["cases_replied_in_time"], police["cases_overdue"]) == (1, 1, 0)
+    a = by_name(report.officers, "值班员 张丘")
+    assert (a["transfers_out"], a["cases_escalated"], a["transfers_in"]) == (1, 1, None)
+    assert report.total["transfers_out"] == 2 and report.total["cases_escalated"] == 3
+    assert report.total["cases_led"] == 3 and report.total["cases_overdue"] == 2
