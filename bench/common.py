@@ -196,10 +196,12 @@ class Peer:
     a ``history`` answer.
     """
 
-    def __init__(self, *, base_url: str, side: str, session: str, recorder: Recorder,
+    def __init__(self, *, base_url: str | list[str], side: str, session: str, recorder: Recorder,
                  conversations: list[int], local_addr: str | None = None, reconnect: bool = False,
                  resend_after: float = 3.0, echo: dict | None = None):
-        self.base_url = base_url
+        # Several URLs: a reconnect tries the next one, as nginx moves on from a dead backend.
+        self.base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.base_url = self.base_urls[0]
         self.side = side
         self.path = f"/ws/chat/{conversations[0]}/" if side == "citizen" else "/ws/desk/"
         # The bare echo (bench/echo): {"join": [groups], "to": {conversation: [groups]}}.
@@ -220,6 +222,7 @@ class Peer:
         self.closed_by_us = False
         self.up = asyncio.Event()
         self.unexpected_closes = 0
+        self.ack_times: list[float] = []
 
     @property
     def ws_url(self) -> str:
@@ -330,6 +333,7 @@ class Peer:
                         if client_id not in self.recorder.acked:
                             self.recorder.ack_latencies.append(now - self.recorder.sent[client_id][0])
                         self.recorder.acked[client_id] = (now, frame.get("seq"))
+                        self.ack_times.append(now)
                 elif kind == "history":
                     for message in frame["messages"]:
                         self._take(message, "history")
@@ -345,8 +349,10 @@ class Peer:
                     asyncio.create_task(self._reconnect())
 
     async def _reconnect(self, deadline: float = 300) -> None:
-        delay, start = 0.1, time.monotonic()
+        delay, start, attempt = 0.1, time.monotonic(), 0
         while not self.closed_by_us and time.monotonic() - start < deadline:
+            attempt += 1
+            self.base_url = self.base_urls[attempt % len(self.base_urls)]
             try:
                 await self.open(timeout=10)
                 self.recorder.reconnects += 1
