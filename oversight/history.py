@@ -25,8 +25,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from chat.models import Classification, Conversation, Message, PresenceInterval, SenderKind, Status
-from departments.calendar import end_of_next_working_day, is_working_day
+from cases.models import Case, CaseStatus, TargetKind
+from cases.numbers import hash_query_code, new_query_code
+from chat.models import Classification, Conversation, Message, PresenceInterval, SenderKind, Status, Transfer
+from departments.calendar import end_of_next_working_day, end_of_working_days_after, is_working_day
 from departments.models import Window
 
 from . import history_data as data
@@ -41,6 +43,13 @@ MESSAGES_PER_CONVERSATION = 5.6
 CLASS_WEIGHTS = [(Classification.VALID, 80), (Classification.GREETING, 9), (Classification.UNRELATED, 6),
                  (Classification.UNCLEAR, 5)]
 RATING_WEIGHTS = [(5, 55), (4, 25), (3, 10), (2, 6), (1, 4)]
+# Shares of answered valid conversations handed to another window, or escalated as a case (转办件).
+TRANSFER_SHARE = 0.04
+CASE_SHARE = 0.015
+CASE_TARGETS = [(TargetKind.DEPARTMENT, 70), (TargetKind.DIRECTOR_MAILBOX, 20), (TargetKind.GOVERNOR_MAILBOX, 10)]
+CASE_DUE_DAYS = {TargetKind.DEPARTMENT: 5, TargetKind.DIRECTOR_MAILBOX: 15, TargetKind.GOVERNOR_MAILBOX: 15}
+# Generated tracking numbers use the top of each day's range, far from the live counter.
+CASE_NUMBER_START = 900001
 
 
 class HistoryError(ValueError):
@@ -178,6 +187,7 @@ def _ensure_citizens(count: int, first_day: datetime.date, stdout) -> list[int]:
 
 
 def _delete_previous(officer_ids: list[int], start: datetime.datetime, stop: datetime.datetime) -> int:
+    Case.objects.filter(citizen__username__startswith=CITIZEN_PREFIX).delete()
     generated = Conversation.objects.filter(citizen__username__startswith=CITIZEN_PREFIX)
     Message.objects.filter(conversation__in=generated).delete()
     count, _ = generated.delete()
@@ -276,6 +286,7 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
             "citizen_read_seq", "officer_read_seq", "rating", "rating_comment", "rated_at",
         ])
         messages = _Rows(Message, ["conversation_id", "seq", "sender_id", "sender_kind", "body", "created_at"])
+        handovers = _Handovers(rng, windows, now, adapt)
         expected = target_messages / MESSAGES_PER_CONVERSATION
         progress = tqdm(total=round(target_messages), desc="消息", unit="条", file=sys.stderr, disable=None)
         for day in all_days:
@@ -287,18 +298,19 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
                     continue
                 written = _conversation(
                     rng, conversation_id, window, asked, citizens, online_officer, due_of[day], now, officer_names,
-                    conversations, messages, adapt,
+                    conversations, messages, adapt, handovers,
                 )
                 conversation_id += 1
                 progress.update(written)
         conversations.flush()
         messages.flush()
+        handovers.flush()
         progress.close()
-        _reset_sequences([Conversation, Message, PresenceInterval])
+        _reset_sequences([Conversation, Message, PresenceInterval, Transfer, Case])
     result = {
         "days": days, "scale": scale, "first": first.isoformat(), "last": last.isoformat(),
         "citizens": len(citizens), "conversations": conversations.count, "messages": messages.count,
-        "presence_intervals": presence.count,
+        "presence_intervals": presence.count, "transfers": handovers.transfers.count, "cases": handovers.cases.count,
     }
     say(f"历史数据 {first} 至 {last}（{scale} 倍试点规模）：市民 {len(citizens)} 名，会话 {conversations.count} 个，"
         f"消息 {messages.count} 条，在线时段 {presence.count} 段")
@@ -320,7 +332,7 @@ def _poisson(rng, mean: float) -> int:
 
 
 def _conversation(rng, pk, window, asked, citizens, online_officer, due, now, names, conversations, messages,
-                  adapt) -> int:
+                  adapt, handovers) -> int:
     """Write one conversation and its messages; return the number of messages."""
     short = window.department.display_name
     classification = _weighted(rng, CLASS_WEIGHTS)
@@ -406,6 +418,8 @@ def _conversation(rng, pk, window, asked, citizens, online_officer, due, now, na
     ))
     for seq, sender, kind, body, at in rows:
         messages.add((pk, seq, sender, kind, body, adapt(at)))
+    if first_response and not exempt:
+        handovers.maybe(pk, window, officer, citizen, question, asked, first_response)
     return last_seq
 
 
@@ -413,3 +427,63 @@ def _answer(rng, short: str, exempt: bool) -> str:
     if exempt:
         return data.EXEMPT_REPLY
     return rng.choice(data.ANSWERS.get(short, []) + data.GENERIC_ANSWERS)
+
+
+class _Handovers:
+    """Window transfers (转办) and cases (转办件) for a few answered valid conversations."""
+
+    def __init__(self, rng, windows, now: float, adapt):
+        self.rng, self.now, self.adapt = rng, now, adapt
+        self.peers = defaultdict(list)
+        for window in windows:
+            self.peers[window.department_id].append(window)
+        self.transfers = _Rows(Transfer, ["conversation_id", "from_window_id", "to_window_id", "by_id", "note",
+                                          "created_at"])
+        self.cases = _Rows(Case, [
+            "tracking_number", "query_code_hash", "target_kind", "target_department_id", "lead_unit_id",
+            "source_conversation_id", "citizen_id", "question", "escalated_by_id", "status", "reply", "replied_by_id",
+            "due_at", "created_at", "accepted_at", "replied_at", "closed_at",
+        ])
+        self.numbers: dict[datetime.date, int] = defaultdict(lambda: CASE_NUMBER_START)
+        self.due: dict[tuple, float] = {}
+
+    def maybe(self, pk, window, officer, citizen, question, asked, answered) -> None:
+        roll = self.rng.random()
+        if roll < TRANSFER_SHARE:
+            others = [w for w in self.peers[window.department_id] if w.id != window.id and w.officers.all()]
+            if others:
+                source = self.rng.choice(others)
+                by = self.rng.choice(source.officers.all()).id
+                self.transfers.add((pk, source.id, window.id, by, "属于对方窗口职责", self.adapt(asked + 20)))
+        elif roll < TRANSFER_SHARE + CASE_SHARE:
+            self._case(pk, window, officer, citizen, question, answered + 60)
+
+    def _case(self, pk, window, officer, citizen, question, created) -> None:
+        kind = _weighted(self.rng, CASE_TARGETS)
+        day = timezone.localtime(_aware(created)).date()
+        key = (day, kind)
+        if key not in self.due:
+            self.due[key] = end_of_working_days_after(_aware(created), CASE_DUE_DAYS[kind]).timestamp()
+        due = self.due[key]
+        number = f"ZWT{day:%Y%m%d}-{self.numbers[day]:06d}"
+        self.numbers[day] += 1
+        lead = window.department_id
+        target = None if kind == TargetKind.GOVERNOR_MAILBOX else lead
+        roll = self.rng.random()
+        replied = None
+        if roll < 0.82:
+            replied = created + self.rng.uniform(0.2, 0.9) * (due - created)
+        elif roll < 0.92:
+            replied = due + self.rng.uniform(3600 * 12, 3600 * 96)
+        if replied and replied > self.now:
+            replied = None
+        status = CaseStatus.REPLIED if replied else CaseStatus.PROCESSING
+        self.cases.add((
+            number, hash_query_code(number, new_query_code()), kind, target, lead, pk, citizen, question, officer,
+            status, "经核查，已按规定办理，详见答复。" if replied else "", officer if replied else None,
+            self.adapt(due), self.adapt(created), self.adapt(created + 3600), self.adapt(replied), None,
+        ))
+
+    def flush(self) -> None:
+        self.transfers.flush()
+        self.cases.flush()

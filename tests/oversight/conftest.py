@@ -69,7 +69,8 @@ def calendar_2026(db):
 
 @pytest.fixture
 def province(db, calendar_2026):
-    """Two departments: 劳动保障厅 with windows 社会保险 (officers A, B) and 就业 (09:00-12:00, nobody), and 公安厅 (C)."""
+    """Two departments: 劳动保障厅 with windows 社会保险 (officers A, B) and 就业 (09:00-12:00, D, never online),
+    and 公安厅 with 治安户籍 (C)."""
     labour = Department.objects.create(name="省劳动保障厅", short_name="劳动保障厅", ordering=1)
     police = Department.objects.create(name="省公安厅", short_name="公安厅", ordering=2)
     insurance = Window.objects.create(department=labour, name="社会保险", duty_statement="养老、医疗保险咨询")
@@ -81,10 +82,12 @@ def province(db, calendar_2026):
     a = make_user(Role.OFFICER, display_name="值班员 张丘")
     b = make_user(Role.OFFICER, display_name="值班员 李敏")
     c = make_user(Role.OFFICER, display_name="值班员 王军")
+    d = make_user(Role.OFFICER, display_name="值班员 赵丽")
     insurance.officers.add(a, b)
+    jobs.officers.add(d)
     household.officers.add(c)
     return {"labour": labour, "police": police, "insurance": insurance, "jobs": jobs, "household": household,
-            "a": a, "b": b, "c": c}
+            "a": a, "b": b, "c": c, "d": d}
 
 
 @pytest.fixture

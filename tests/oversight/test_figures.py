@@ -190,3 +190,9 @@ def test_transfers_and_cases(handovers):
     assert (a["transfers_out"], a["cases_escalated"], a["transfers_in"]) == (1, 1, None)
     assert report.total["transfers_out"] == 2 and report.total["cases_escalated"] == 3
     assert report.total["cases_led"] == 3 and report.total["cases_overdue"] == 2
+
+
+def test_officer_never_online_has_zero_coverage(report):
+    d = by_name(report.officers, "值班员 赵丽")
+    assert (d["online_hours"], d["duty_hours"], d["duty_coverage"]) == (0, 63.0, 0)
+    assert d["conversations"] == 0 and d["answer_rate"] is None

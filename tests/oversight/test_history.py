@@ -5,7 +5,8 @@ import io
 import pytest
 from django.db.models import Count, F, Max
 
-from chat.models import Conversation, Message, PresenceInterval
+from cases.models import Case
+from chat.models import Conversation, Message, PresenceInterval, Transfer
 from oversight import figures
 from oversight.history import HistoryError, generate_history
 from oversight.periods import Period
@@ -56,6 +57,10 @@ def test_busiest_departments_and_plausible_figures(generated, province):
     assert report.total["offline"] > 0 and report.total["rated"] > 0
     assert report.total["online_hours"] > 0
     assert report.total["frt_median"] < report.total["frt_p90"]
+    # A few conversations are handed to another window of the department or escalated as cases.
+    assert report.total["transfers_out"] == Transfer.objects.count() > 0
+    assert report.total["cases_escalated"] == Case.objects.count() > 0
+    assert report.total["cases_led"] == Case.objects.count()
 
 
 def test_second_run_replaces_the_first(generated):
@@ -66,6 +71,7 @@ def test_second_run_replaces_the_first(generated):
     assert Conversation.objects.count() == result["conversations"]
     assert Message.objects.count() == result["messages"]
     assert PresenceInterval.objects.count() == intervals
+    assert Case.objects.count() == result["cases"] and Transfer.objects.count() == result["transfers"]
     assert User.objects.filter(username__startswith="hist").count() == 4100
 
 
