@@ -14,7 +14,7 @@ from import_export.admin import ExportMixin
 
 from chat.models import Message
 
-from . import dashboard, exports, figures
+from . import dashboard, exports, figures, selectors
 from .actions import record_audit
 from .models import AuditAction, AuditLog, Assessment, MonthlyFigure, Transcript
 from .periods import PeriodError
@@ -75,7 +75,7 @@ class AssessmentAdmin(ReadOnlyAdmin):
 
     def weekly_view(self, request):
         self._require_view(request)
-        departments = list(dashboard.selectors.departments())
+        departments = list(selectors.departments())
         raw = request.GET.get("department") or (str(departments[0].id) if departments else "")
         try:
             if not raw.isdigit():
@@ -98,7 +98,8 @@ class AssessmentAdmin(ReadOnlyAdmin):
                 messages.error(request, error)
             return HttpResponse(status=302, headers={"Location": reverse("admin:oversight_assessment_changelist")})
         report = figures.report_for(period, department_id=department_id)
-        name = f"assessment-{period.first:%Y-%m}{'-d' + str(department_id) if department_id else ''}"
+        span = f"{period.first:%Y-%m}" if period.is_month else f"{period.first:%Y%m%d}-{period.last:%Y%m%d}"
+        name = f"assessment-{span}{'-d' + str(department_id) if department_id else ''}"
         if request.GET.get("format") == "csv":
             response = HttpResponse(("\ufeff" + exports.csv_text(report)).encode("utf-8"), content_type="text/csv; charset=utf-8")
             name += ".csv"
@@ -111,7 +112,7 @@ class AssessmentAdmin(ReadOnlyAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         record_audit(
             actor=request.user, action=AuditAction.EXPORT_ASSESSMENT, object_type="考核表",
-            object_id=period.first.strftime("%Y-%m"), summary=f"下载{period.label}考核表 {name}",
+            object_id=span, summary=f"下载{period.label}考核表 {name}",
             ip_address=_client_ip(request),
         )
         return response

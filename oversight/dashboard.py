@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from . import charts, figures, selectors, topics
 from .figures import DEFINITIONS, DEFINITIONS_BY_KEY
-from .periods import Period, PeriodError, current_month, month_period, parse_day, parse_month, week_period
+from .periods import Period, PeriodError, current_month, month_period, parse_day, parse_month, parse_span, week_period
 
 HEADLINE = ["conversations", "valid", "answer_rate", "live_rate", "frt_median", "offline_overdue", "satisfaction",
             "online_hours", "duty_coverage", "chitchat_share"]
@@ -19,14 +19,19 @@ TOPIC_DEPARTMENTS = 6
 
 
 def parse_filters(params) -> tuple[Period, int | None, list[str]]:
-    """Read month and department from the query string; return defaults and Chinese errors for bad input."""
+    """Read the period (month, or from/to dates) and department from the query string.
+
+    Return the current month and all departments for what is missing, with Chinese errors for bad input.
+    """
     errors = []
     period = current_month()
-    if params.get("month"):
-        try:
+    try:
+        if params.get("from") or params.get("to"):
+            period = parse_span(params.get("from"), params.get("to"))
+        elif params.get("month"):
             period = parse_month(params["month"])
-        except PeriodError as error:
-            errors.append(str(error))
+    except PeriodError as error:
+        errors.append(str(error))
     department_id = None
     if params.get("department"):
         raw = params["department"]
@@ -66,9 +71,13 @@ def dashboard_context(period: Period, department_id: int | None) -> dict:
     officers_by_hours = sorted(report.officers, key=lambda row: -(row["online_hours"] or 0))
     days = period.days
     weekend_or_holiday = {f"{day:%m-%d}" for day in days if day.weekday() >= 5}
+    query = f"month={period.first:%Y-%m}" if period.is_month else f"from={period.first}&to={period.last}"
+    if department_id:
+        query += f"&department={department_id}"
     return {
         "report": report,
         "period": period,
+        "query": query,
         "department_id": department_id,
         "headline": _cells(report.total, HEADLINE),
         "columns": [DEFINITIONS_BY_KEY[key] for key in TABLE_COLUMNS],

@@ -79,6 +79,19 @@ def parse_day(text: str | None) -> datetime.date:
         raise PeriodError(f"日期格式应为 YYYY-MM-DD，例如 2026-10-19；收到“{text}”。") from None
 
 
+MAX_SPAN_DAYS = 366
+
+
+def parse_span(first_text: str | None, last_text: str | None) -> Period:
+    """Parse a custom period of local dates (inclusive); raise PeriodError with a Chinese message."""
+    first, last = parse_day(first_text), parse_day(last_text)
+    if last < first:
+        raise PeriodError("结束日期不能早于开始日期。")
+    if (last - first).days + 1 > MAX_SPAN_DAYS:
+        raise PeriodError(f"统计期间最长 {MAX_SPAN_DAYS} 天。")
+    return Period(first, last)
+
+
 def current_month() -> Period:
     return month_period(timezone.localdate())
 

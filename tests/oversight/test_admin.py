@@ -174,3 +174,21 @@ def test_admin_index_lists_oversight_for_supervisor_only(client, supervisor, sta
     assert "考核看板" in client.get(reverse("admin:index")).content.decode()
     client.force_login(staff_officer)
     assert "考核看板" not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_dashboard_and_download_for_any_period(client, supervisor, october):
+    client.force_login(supervisor)
+    html = client.get(DASHBOARD, {"from": "2026-10-12", "to": "2026-10-13"}).content.decode()
+    assert "2026-10-12 至 2026-10-13" in html
+    assert "from=2026-10-12&amp;to=2026-10-13" in html
+    response = client.get(DOWNLOAD, {"from": "2026-10-12", "to": "2026-10-13"})
+    assert response["Content-Disposition"] == 'attachment; filename="assessment-20261012-20261013.xlsx"'
+    bad = client.get(DASHBOARD, {"from": "2026-10-13", "to": "2026-10-12"}).content.decode()
+    assert "结束日期不能早于开始日期" in bad
+
+
+def test_weekly_report_default_is_last_week_of_the_first_department(client, supervisor, october):
+    client.force_login(supervisor)
+    response = client.get(WEEKLY)
+    assert response.status_code == 200
+    assert "省劳动保障厅 一周运行情况" in response.content.decode()

@@ -125,3 +125,26 @@ def test_assess_command_refuses_bad_input(province, args, message, tmp_path, mon
     with pytest.raises(CommandError, match=message):
         call_command("assess", *args)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_assess_command_any_period(october, tmp_path):
+    xlsx = tmp_path / "half.xlsx"
+    call_command("assess", "--from", "2026-10-12", "--to", "2026-10-13", "--xlsx", str(xlsx), stdout=io.StringIO())
+    sheet = openpyxl.load_workbook(xlsx)["窗口"]
+    assert "考核期间：2026-10-12 至 2026-10-13" in sheet["A1"].value
+    headers = [c.value for c in sheet[2]]
+    insurance = next(row for row in sheet.iter_rows(min_row=3, values_only=True) if row[1] == "社会保险")
+    assert insurance[headers.index("咨询量")] == 7  # c1-c3, c5, c7, c8, c10
+    assert AuditLog.objects.filter(object_id="2026-10-12~2026-10-13").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", "2026-10-13", "--to", "2026-10-12"], "结束日期不能早于开始日期"),
+    (["--from", "2026-10-01", "--to", "2028-10-01"], "最长 366 天"),
+    (["--from", "2026-10-01"], "日期格式应为 YYYY-MM-DD"),
+    (["--month", "2026-10", "--from", "2026-10-01", "--to", "2026-10-02"], "只能选一种"),
+])
+def test_assess_command_refuses_bad_spans(province, args, message, tmp_path):
+    with pytest.raises(CommandError, match=message):
+        call_command("assess", *args, "--xlsx", str(tmp_path / "x.xlsx"))
+    assert list(tmp_path.iterdir()) == []

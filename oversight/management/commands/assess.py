@@ -1,4 +1,7 @@
-"""python manage.py assess --month 2026-10 --xlsx out.xlsx [--csv out.csv] [--department ID]"""
+"""python manage.py assess --month 2026-10 --xlsx out.xlsx [--csv out.csv] [--department ID]
+
+Any other period: --from 2026-10-01 --to 2026-10-15 instead of --month.
+"""
 import time
 from pathlib import Path
 
@@ -7,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from oversight import exports, figures
 from oversight.actions import record_audit
 from oversight.models import AuditAction
-from oversight.periods import PeriodError, parse_month, previous_month
+from oversight.periods import PeriodError, parse_month, parse_span, previous_month
 from oversight.selectors import departments
 
 
@@ -16,13 +19,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--month", help="考核月份 YYYY-MM，默认上个月")
+        parser.add_argument("--from", dest="first", help="自定义期间的开始日期 YYYY-MM-DD（与 --to 一起使用，代替 --month）")
+        parser.add_argument("--to", dest="last", help="自定义期间的结束日期 YYYY-MM-DD（含当天）")
         parser.add_argument("--xlsx", help="写出 XLSX 文件的路径")
         parser.add_argument("--csv", help="写出 CSV 文件的路径（UTF-8，带 BOM，Excel 可直接打开）")
         parser.add_argument("--department", type=int, help="只统计这个部门（编号）")
 
     def handle(self, *args, **options):
         try:
-            period = parse_month(options["month"]) if options["month"] else previous_month()
+            if options["first"] or options["last"]:
+                if options["month"]:
+                    raise PeriodError("--month 与 --from/--to 只能选一种。")
+                period = parse_span(options["first"], options["last"])
+            else:
+                period = parse_month(options["month"]) if options["month"] else previous_month()
         except PeriodError as error:
             raise CommandError(str(error)) from None
         if not options["xlsx"] and not options["csv"]:
@@ -43,7 +53,7 @@ class Command(BaseCommand):
             Path(options["csv"]).write_text(exports.csv_text(report), encoding="utf-8-sig")
         written = time.perf_counter()
         record_audit(
-            actor=None, action=AuditAction.EXPORT_ASSESSMENT, object_type="考核表", object_id=period.first.strftime("%Y-%m"),
+            actor=None, action=AuditAction.EXPORT_ASSESSMENT, object_type="考核表", object_id=period.first.strftime("%Y-%m") if period.is_month else f"{period.first}~{period.last}",
             summary=f"命令行导出{period.label}考核表：{'、'.join(str(t) for t in targets)}",
         )
         self.stdout.write(
