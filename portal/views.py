@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cases import selectors as case_selectors
 from chat import selectors as chat_selectors
 from departments import selectors as department_selectors
 
@@ -108,5 +109,11 @@ def logout_view(request):
 def my_consultations(request):
     if not request.user.is_citizen:
         return render(request, "portal/not_citizen.html", status=403)
-    conversations = chat_selectors.conversations_of_citizen(request.user)
-    return render(request, "portal/my_consultations.html", {"conversations": conversations})
+    return render(
+        request,
+        "portal/my_consultations.html",
+        {
+            "conversations": chat_selectors.conversations_of_citizen(request.user),
+            "cases": case_selectors.cases_of_citizen(request.user),
+        },
+    )

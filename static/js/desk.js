@@ -149,9 +149,13 @@ function select(id) {
   clearAlert();
   renderLists();
   renderTranscript();
-  if (window.FaqDesk) window.FaqDesk.render($("desk-faq"), id, (text) => insertReply(text));
+  showSimilar();
   if (window.matchMedia("(max-width: 719px)").matches) $("conversation-view").scrollIntoView({ block: "start" });
   $("reply").focus({ preventScroll: true });
+}
+
+function showSimilar() {
+  if (window.FaqDesk && selected !== null) window.FaqDesk.render($("desk-faq"), selected, (text) => insertReply(text));
 }
 
 function insertReply(text) {
@@ -205,7 +209,10 @@ const socket = new LiveSocket("/ws/desk/", {
         const isNew = storeMessage(frame);
         if (frame.conversation === selected) {
           renderTranscript();
-          if (frame.sender === "citizen") markRead(selected);
+          if (frame.sender === "citizen" && isNew) {
+            markRead(selected);
+            showSimilar();
+          }
           $("desk-typing").hidden = true;
         } else if (isNew && frame.sender === "citizen") {
           const c = find(frame.conversation);
@@ -295,4 +302,5 @@ setInterval(() => socket.send({ type: "heartbeat" }), 20000);
 setInterval(() => {
   for (const node of document.querySelectorAll(".wait[data-since]")) node.textContent = `等待 ${formatWait(Date.parse(node.dataset.since))}`;
 }, 1000);
+if (window.DeskCases) window.DeskCases.mount($("desk-cases"), () => selected);
 window.zwtDesk = { socket, transcripts, select };
