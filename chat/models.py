@@ -55,7 +55,7 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(_("开始时间"), auto_now_add=True, db_index=True)
     queued_at = models.DateTimeField(_("排队开始"), help_text=_("转办时保留原来的等待起点"))
     statement_acknowledged_at = models.DateTimeField(_("确认职责说明时间"), null=True, blank=True)
-    first_question_at = models.DateTimeField(_("首次提问时间"), null=True, blank=True)
+    first_question_at = models.DateTimeField(_("首次提问时间"), null=True, blank=True, db_index=True)
     assigned_at = models.DateTimeField(_("接入时间"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("首次答复时间"), null=True, blank=True)
     answered_live = models.BooleanField(
