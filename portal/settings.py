@@ -198,6 +198,8 @@ QUEUE_BUSY_NOTICE_SECONDS = int(os.environ.get("QUEUE_BUSY_NOTICE_SECONDS", "120
 # An officer whose desk sent no heartbeat for this long counts as offline.
 PRESENCE_TIMEOUT_SECONDS = int(os.environ.get("PRESENCE_TIMEOUT_SECONDS", "60"))
 CHAT_MESSAGE_MAX_LENGTH = 2000
+# Working days a case (转办件) has for its answer, by target.
+CASE_DUE_WORKING_DAYS = {"governor_mailbox": 15, "director_mailbox": 15, "department": 5}
 # How long transcripts are kept; `manage.py purge_expired` deletes older closed months, keeping their figures.
 TRANSCRIPT_RETENTION_DAYS = int(os.environ.get("TRANSCRIPT_RETENTION_DAYS", "730"))
 
