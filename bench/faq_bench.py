@@ -176,7 +176,7 @@ def main():
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated index sizes")
     parser.add_argument("--queries", type=int, default=300, help="measured queries per size")
     parser.add_argument("--nprobe", type=int, default=None, help="IVF partitions scanned per query")
-    parser.add_argument("--noise", type=float, default=0.04, help="per-component noise of synthetic vectors")
+    parser.add_argument("--noise", type=float, default=0.02, help="per-component noise of synthetic vectors")
     parser.add_argument("--exact-check", action="store_true", help="also rank with an exact scan; report top-10 agreement")
     args = parser.parse_args()
     model = embedding.get_embedder()

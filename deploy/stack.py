@@ -287,8 +287,10 @@ class Daphne(Service):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [DAPHNE, "-b", "127.0.0.1", "-p", str(self.port), "--proxy-headers", "-v", "1",
-                "--access-log", os.devnull, self.application]
+        # An endpoint string rather than -b/-p for its backlog: Twisted listens with 50, and a burst of
+        # reconnects (a restart, a dead sibling process) overflows that and gets connections reset.
+        return [DAPHNE, "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024", "--proxy-headers",
+                "-v", "1", "--access-log", os.devnull, self.application]
 
     def popen_kwargs(self) -> dict:
         env = dict(os.environ)
@@ -364,7 +366,8 @@ class Stack:
 
     def __init__(self, *, daphnes: int = 2, port: int | None = None, tls_port: int | None = None,
                  workdir: Path | None = None, durable: bool = True, layer: str | None = None,
-                 env: dict | None = None, nginx_workers: int = 4, debug: bool = False):
+                 env: dict | None = None, nginx_workers: int = 4, debug: bool = False,
+                 application: str = "portal.asgi:application"):
         self.persistent = workdir is not None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="zwt-prod-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -375,7 +378,8 @@ class Stack:
         self.extra_env = {k: str(v) for k, v in (env or {}).items()}
         if layer:
             self.extra_env["REDIS_CHANNEL_LAYER"] = layer
-        self.daphnes = [Daphne(self.workdir, free_port(), {}, index=i) for i in range(daphnes)]
+        self.daphnes = [Daphne(self.workdir, free_port(), {}, index=i, application=application)
+                        for i in range(daphnes)]
         self.nginx = Nginx(self.workdir, port or free_port(), tls_port or free_port(),
                            [d.port for d in self.daphnes], workers=nginx_workers)
 
@@ -402,6 +406,7 @@ class Stack:
             "SECURE_SSL_REDIRECT": "0",
             "SECURE_HSTS_SECONDS": "0",
             "STATIC_ROOT": str(self.workdir / "static"),
+            "REDIS_CHANNEL_LAYER": "pubsub",
         }
         env.update(self.extra_env)
         return env
@@ -459,6 +464,12 @@ class Stack:
             with contextlib.suppress(Exception):
                 service.stop()
         if not self.persistent:
+            # Keep the logs for reading after a failure: var/stack-logs/<folder>/.
+            logs = PROJECT_DIR / "var" / "stack-logs" / self.workdir.name
+            for path in self.workdir.rglob("*.log"):
+                logs.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(OSError):
+                    shutil.copy(path, logs / path.name)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Stack:
