@@ -123,16 +123,16 @@ def run(size: int, args, model, corpus, rng) -> dict:
 
     sample = [queries[i] for i in rng.permutation(len(queries))[: args.queries]]
     for text in sample[:5]:  # warm up: model, caches
-        rank(lexical=lexical, dense=dense, window_ids=window_ids, query=text, query_vector=model.query(text), allowed=published)
+        rank(lexical=lexical, dense=dense, window_ids=window_ids, query=text, embed=model.query, allowed=published)
     latencies, embed_ms, lexical_ms, dense_ms, agree, top1 = [], [], [], [], [], []
     for text in sample:
         t0 = time.perf_counter()
-        vector = model.query(text)
+        hits = rank(lexical=lexical, dense=dense, window_ids=window_ids, query=text, embed=model.query, allowed=published, limit=10)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        # The parts again, one after the other, for the breakdown (not in the latency above).
         t1 = time.perf_counter()
-        hits = rank(lexical=lexical, dense=dense, window_ids=window_ids, query=text, query_vector=vector, allowed=published, limit=10)
-        t2 = time.perf_counter()
-        latencies.append((t2 - t0) * 1000)
-        embed_ms.append((t1 - t0) * 1000)
+        vector = model.query(text)
+        embed_ms.append((time.perf_counter() - t1) * 1000)
         t3 = time.perf_counter()
         lexical.scores(terms(text), max_postings=default_max_postings(size))
         t4 = time.perf_counter()
@@ -140,7 +140,7 @@ def run(size: int, args, model, corpus, rng) -> dict:
         lexical_ms.append((t4 - t3) * 1000)
         dense_ms.append((time.perf_counter() - t4) * 1000)
         if exact is not None:
-            truth = rank(lexical=lexical, dense=exact, window_ids=window_ids, query=text, query_vector=vector, allowed=published, limit=10)
+            truth = rank(lexical=lexical, dense=exact, window_ids=window_ids, query=text, embed=lambda _: vector, allowed=published, limit=10)
             agree.append(len({h.row for h in hits} & {h.row for h in truth}) / max(1, len(truth)))
             top1.append(bool(truth) and truth[0].row in {h.row for h in hits})
     result = {
@@ -156,6 +156,7 @@ def run(size: int, args, model, corpus, rng) -> dict:
         "p50_ms": round(float(np.percentile(latencies, 50)), 2),
         "p95_ms": round(float(np.percentile(latencies, 95)), 2),
         "embed_p50_ms": round(float(np.percentile(embed_ms, 50)), 2),
+        "embed_p95_ms": round(float(np.percentile(embed_ms, 95)), 2),
         "lexical_p50_ms": round(float(np.percentile(lexical_ms, 50)), 2),
         "dense_p50_ms": round(float(np.percentile(dense_ms, 50)), 2),
         "load_average": round(os.getloadavg()[0], 2),

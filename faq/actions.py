@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from chat.models import Conversation, SenderKind, Status
+from chat.models import EXEMPT_CLASSIFICATIONS, Conversation, SenderKind, Status
 from departments.models import Department, Window
 
 from . import selectors
@@ -217,6 +217,7 @@ def archive_answered_conversations(*, department_ids: Sequence[int] | None = Non
     conversations = (
         Conversation.objects.filter(status=Status.CLOSED, faq_entry__isnull=True, messages__sender_kind=SenderKind.OFFICER)
         .filter(messages__sender_kind=SenderKind.CITIZEN)
+        .exclude(classification__in=EXEMPT_CLASSIFICATIONS)
         .select_related("window__department")
         .distinct()
         .order_by("-closed_at", "-id")

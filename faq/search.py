@@ -107,7 +107,6 @@ def search(
     if index.size == 0:
         return []
     model = embedding.get_embedder() if index.dense is not None else None
-    query_vector = model.query(query) if model is not None else None
     allowed = None
     if published_only:
         allowed = index.published.copy()
@@ -116,10 +115,10 @@ def search(
     prefer = (index.department_ids == prefer_department).astype(np.float32) if prefer_department else None
     hits = rank(
         lexical=index.lexical,
-        dense=index.dense if query_vector is not None else None,
+        dense=index.dense if model is not None else None,
         window_ids=index.window_ids,
         query=query,
-        query_vector=query_vector,
+        embed=model.query if model is not None else None,
         allowed=allowed,
         prefer=prefer,
         limit=limit,

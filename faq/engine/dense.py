@@ -84,8 +84,11 @@ class DenseIndex:
         if not self.ivf:
             return None, self.question @ query, self.passage @ query
         probes = np.argpartition(-(self.centroids @ query), min(self.nprobe, self.nlist) - 1)[: self.nprobe]
-        slots = np.concatenate([np.arange(self.offsets[p], self.offsets[p + 1]) for p in probes])
-        return self.order[slots], *self._score_slots(query, slots)
+        # Contiguous slices, multiplied as int8 directly: a fancy-indexed copy cost 4x the time.
+        spans = [(self.offsets[p], self.offsets[p + 1]) for p in probes]
+        question = np.concatenate([self.question[a:b] @ query * self.question_scale[a:b] for a, b in spans])
+        passage = np.concatenate([self.passage[a:b] @ query * self.passage_scale[a:b] for a, b in spans])
+        return np.concatenate([self.order[a:b] for a, b in spans]), question, passage
 
     def score_rows(self, query: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.ivf:

@@ -6,6 +6,8 @@ matches (the mean of the window's two best candidates), because confusable entri
 in the window a citizen's situation belongs to. Weights were chosen by cross-validation over two
 halves of the dev queries; see docs/search.md.
 """
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +40,18 @@ class Hit:
     lexical: float
 
 
+_embedding_pool: ThreadPoolExecutor | None = None
+
+
+def _embed_in_background(embed: Callable[[str], np.ndarray], query: str):
+    """Start embedding the query in a worker thread; the model's C code runs without the GIL,
+    so the lexical scoring of the same query proceeds meanwhile on the other core."""
+    global _embedding_pool
+    if _embedding_pool is None:
+        _embedding_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="faq-embed")
+    return _embedding_pool.submit(embed, query)
+
+
 def _standardize(values: np.ndarray) -> np.ndarray:
     std = float(values.std())
     if std < 1e-9:
@@ -51,7 +65,7 @@ def rank(
     dense: DenseIndex | None,
     window_ids: np.ndarray,
     query: str,
-    query_vector: np.ndarray | None,
+    embed: Callable[[str], np.ndarray] | None,
     allowed: np.ndarray | None = None,
     prefer: np.ndarray | None = None,
     prefer_bonus: float = 0.3,
@@ -60,19 +74,24 @@ def rank(
 ) -> list[Hit]:
     """Return the best rows for the query, best first.
 
-    allowed masks the rows the asker may see; prefer marks rows that get prefer_bonus (e.g. the
-    department of the window the citizen is writing to).
+    embed returns the query's vector (None: lexical ranking only). allowed masks the rows the
+    asker may see; prefer marks rows that get prefer_bonus (e.g. the department of the window the
+    citizen is writing to).
     """
     if lexical.size == 0:
         return []
+    pending = _embed_in_background(embed, query) if dense is not None and embed is not None else None
     lex_all = lexical.scores(terms(query), max_postings=default_max_postings(lexical.size))
-    if dense is not None and query_vector is not None:
+    query_vector = pending.result() if pending is not None else None
+    if query_vector is not None:
         rows, question, passage = dense.search(query_vector)
         if rows is None:
             pool, lex = np.arange(lexical.size), lex_all
         else:
             top_lex = np.argpartition(-lex_all, min(weights.lexical_pool, lexical.size) - 1)[: weights.lexical_pool]
-            extra = np.setdiff1d(top_lex[lex_all[top_lex] > 0], rows, assume_unique=False)
+            scored = np.zeros(lexical.size, dtype=bool)
+            scored[rows] = True
+            extra = top_lex[(lex_all[top_lex] > 0) & ~scored[top_lex]]
             extra_question, extra_passage = dense.score_rows(query_vector, extra)
             pool = np.concatenate([rows, extra])
             question = np.concatenate([question, extra_question])
