@@ -1,6 +1,8 @@
 """Shared factories: plain functions that create rows the way the product does."""
 import itertools
 
+from tests.browser import PASSWORD
+
 from departments.models import Department, Window
 from portal.actions import create_staff_user, register_citizen
 from portal.models import Role
@@ -22,13 +24,13 @@ def window(dept: Department | None = None, **fields) -> Window:
 
 
 def citizen(phone: str | None = None):
-    return register_citizen(phone=phone or f"139{next(_counter):08d}", password="Zwt-test-2026!")
+    return register_citizen(phone=phone or f"139{next(_counter):08d}", password=PASSWORD)
 
 
 def officer(*windows: Window, username: str | None = None):
     user = create_staff_user(
         username=username or f"officer{next(_counter)}",
-        password="Zwt-test-2026!",
+        password=PASSWORD,
         role=Role.OFFICER,
         display_name=f"值班员{next(_counter)}",
     )
@@ -38,7 +40,5 @@ def officer(*windows: Window, username: str | None = None):
 
 
 def supervisor():
-    return create_staff_user(username=f"sup{next(_counter)}", password="Zwt-test-2026!", role=Role.SUPERVISOR)
+    return create_staff_user(username=f"sup{next(_counter)}", password=PASSWORD, role=Role.SUPERVISOR)
 
-
-PASSWORD = "Zwt-test-2026!"

@@ -6,6 +6,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import login
+
 pytestmark = pytest.mark.e2e
 
 PEOPLE = """
@@ -18,12 +20,6 @@ officer = factories.officer(window, username="e2e-cases-{tag}")
 print(json.dumps({{"window": window.id, "phone": citizen.phone, "officer": officer.username}}))
 """
 
-
-def login(page, username: str, password: str = "Zwt-test-2026!"):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("main form button[type=submit]")
 
 
 def test_officer_escalates_to_governor_mailbox_and_citizen_finds_the_reply(new_page, live_manage):

@@ -6,6 +6,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import login
+
 pytestmark = pytest.mark.e2e
 
 PEOPLE = """
@@ -27,12 +29,6 @@ c = Conversation.objects.get(pk={pk})
 print(timezone.localtime(c.due_at).strftime("%Y年%m月%d日"))
 """
 
-
-def login(page, username: str, password: str = "Zwt-test-2026!"):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("form button[type=submit]")
 
 
 def test_citizen_asks_officer_answers_and_nothing_is_lost(new_page, live_manage):
