@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from chat import selectors as chat_selectors
+from chat.models import Status as ChatStatus
 from departments import selectors as department_selectors
 from portal import ratelimit
 
@@ -99,9 +100,12 @@ def similar(request):
     actions.archive_answered_conversations(department_ids=department_ids, limit=10)
     query = selectors.latest_citizen_question(conversation)
     results = [r for r in selectors.search_for_officer(request.user, query, limit=6) if r.entry.conversation_id != conversation.id]
+    closed = conversation.status == ChatStatus.CLOSED
     return JsonResponse(
         {
             "query": query,
+            # Where the officer turns this conversation into an entry, once it is closed.
+            "publish_url": reverse("faq:publish", args=[conversation.id]) if closed else "",
             "results": [
                 {
                     **_public_item(r),

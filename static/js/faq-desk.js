@@ -3,7 +3,8 @@
 // whenever the selected conversation changes or a new citizen message arrives; it fills container
 // with up to five earlier answers for the conversation's latest citizen question, each with an
 // "插入回复" button that calls onInsert(answerText) so the desk can put it into the reply box for
-// editing. Text from the server is put in with textContent only.
+// editing. For a closed conversation it also links to the page that turns it into an FAQ entry.
+// Text from the server is put in with textContent only.
 (function () {
   "use strict";
 
@@ -60,6 +61,17 @@
     return li;
   }
 
+  function publishLink(container, url) {
+    if (!url) return;
+    var p = document.createElement("p");
+    p.className = "small";
+    var link = document.createElement("a");
+    link.href = url;
+    link.textContent = "把本次会话整理为常见问题…";
+    p.appendChild(link);
+    container.appendChild(p);
+  }
+
   function render(container, conversationId, onInsert) {
     if (!container) return Promise.resolve();
     if (!conversationId) {
@@ -89,19 +101,18 @@
         var results = reply.data.results || [];
         if (!reply.data.query) {
           note(container, "市民还没有提问。");
-          return;
-        }
-        if (!results.length) {
+        } else if (!results.length) {
           note(container, "没有找到相似的答复。");
-          return;
+        } else {
+          clear(container);
+          var list = document.createElement("ol");
+          list.className = "faq-desk-list";
+          results.forEach(function (result) {
+            list.appendChild(item(result, onInsert));
+          });
+          container.appendChild(list);
         }
-        clear(container);
-        var list = document.createElement("ol");
-        list.className = "faq-desk-list";
-        results.forEach(function (result) {
-          list.appendChild(item(result, onInsert));
-        });
-        container.appendChild(list);
+        publishLink(container, reply.data.publish_url);
       })
       .catch(function (error) {
         if (error && error.name === "AbortError") return;

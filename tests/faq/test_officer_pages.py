@@ -25,6 +25,7 @@ def test_similar_answers_for_the_latest_question(client, open_question, traffic_
     assert reply.status_code == 200
     data = reply.json()
     assert data["query"] == "我的驾照丢了，怎么补办？"
+    assert data["publish_url"] == ""  # still open
     assert len(data["results"]) <= 5
     assert data["results"][0]["question"] == "驾驶证遗失后怎样补领？"
     assert data["results"][0]["answer"].startswith("您好！驾驶证遗失的")
@@ -37,6 +38,9 @@ def test_similar_answers_for_the_latest_question(client, open_question, traffic_
     assert archived and archived[0]["published"] is False and archived[0]["url"] == ""
     entry = Entry.objects.get(conversation=closed_conversation)
     assert entry.source == Source.ARCHIVE and not entry.is_published
+    closed = client.get(reverse("faq:similar"), {"conversation": closed_conversation.pk}).json()
+    assert closed["publish_url"] == reverse("faq:publish", args=[closed_conversation.pk])
+    assert entry.pk not in [r["id"] for r in closed["results"]]  # not its own suggestion
 
 
 def test_similar_is_for_officers_of_the_window_only(client, open_question, places):
