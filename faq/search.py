@@ -80,10 +80,15 @@ def get_index() -> MemoryIndex:
     index = _current
     if index is not None and index.token == token:
         return index
-    with _lock:
+    # While another thread rebuilds, answer from the previous index rather than queue behind it.
+    if not _lock.acquire(blocking=index is None):
+        return index
+    try:
         if _current is None or _current.token != token:
             _current = build_index(token)
         return _current
+    finally:
+        _lock.release()
 
 
 def search(
