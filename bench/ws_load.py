@@ -263,9 +263,9 @@ class EchoProd:
         self.workdir = stack.workdir / "echo"
         self.workdir.mkdir()
         env = {"REDIS_URL": stack.redis.url, "REDIS_CHANNEL_LAYER": stack.env().get("REDIS_CHANNEL_LAYER", "")}
-        self.daphnes = [Daphne(self.workdir, free_port(), env, index=i, application="bench.echo.asgi:application")
-                        for i in range(daphnes)]
-        self.nginx = Nginx(self.workdir, free_port(), free_port(), [d.port for d in self.daphnes],
+        self.daphnes = [Daphne(self.workdir, free_port(), env, index=i, application="bench.echo.asgi:application",
+                               unix=True) for i in range(daphnes)]
+        self.nginx = Nginx(self.workdir, free_port(), free_port(), [d.upstream for d in self.daphnes],
                            workers=stack.nginx.workers)
 
     def __enter__(self):
@@ -391,7 +391,8 @@ def main() -> int:
     parser.add_argument("--rate", "-r", type=float, default=200, help="messages per second, all senders together")
     parser.add_argument("--duration", "-t", type=float, default=30, help="seconds of traffic")
     parser.add_argument("--daphnes", "-k", type=int, default=2, help="--prod: daphne processes")
-    parser.add_argument("--layer", choices=["core", "pubsub"], help="--prod: channels-redis layer (default: settings)")
+    parser.add_argument("--layer", choices=["core", "pubsub"], help="--prod: channels-redis layer (default: pubsub)")
+    parser.add_argument("--nginx-workers", type=int, default=4, help="--prod: nginx worker processes")
     parser.add_argument("--workers", "-w", type=int, default=0, help="client processes (default: 1 per 15,000 sockets, at least 2)")
     parser.add_argument("--source-ips", type=int, default=32, help="spread client sockets over 127.0.0.10.. (0: kernel's choice)")
     parser.add_argument("--connect-concurrency", type=int, default=200, help="handshakes in flight per client process")
@@ -424,7 +425,8 @@ def main() -> int:
         elif args.prod:
             say(f"starting PostgreSQL, Redis, {args.daphnes} daphne and nginx")
             prod = stack.enter_context(Stack(daphnes=args.daphnes, layer=args.layer, durable=True,
-                                             env={**BENCH_ENV, **extra_env}, application=args.app))
+                                             env={**BENCH_ENV, **extra_env}, application=args.app,
+                                             nginx_workers=args.nginx_workers))
             url, database = prod.url, prod.postgres.url
             server_env = prod.env()
             output["daphnes"] = args.daphnes

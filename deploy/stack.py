@@ -275,22 +275,38 @@ class Daphne(Service):
     name = "daphne"
 
     def __init__(self, workdir: Path, port: int, env: dict, *, index: int = 0,
-                 application: str = "portal.asgi:application"):
+                 application: str = "portal.asgi:application", unix: bool = False):
         self.name = f"daphne-{index}-{port}"
         super().__init__(workdir)
         self.port = port
         self.env = env
         self.application = application
+        # Behind nginx, a unix socket: the proxy's connections to daphne then take no TCP ports, which
+        # otherwise run out near 28,000 per backend port (and compete with clients' ports on loopback).
+        self.socket_path = workdir / f"daphne-{index}.sock" if unix else None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def upstream(self) -> str:
+        return f"unix:{self.socket_path}" if self.socket_path else f"127.0.0.1:{self.port}"
+
     def command(self) -> list[str]:
         # An endpoint string rather than -b/-p for its backlog: Twisted listens with 50, and a burst of
         # reconnects (a restart, a dead sibling process) overflows that and gets connections reset.
-        return [DAPHNE, "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024", "--proxy-headers",
-                "-v", "1", "--access-log", os.devnull, self.application]
+        if self.socket_path:
+            endpoint = f"unix:{self.socket_path}:mode=666:lockfile=0:backlog=1024"
+        else:
+            endpoint = f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024"
+        return [DAPHNE, "-e", endpoint, "--proxy-headers", "-v", "1", "--access-log", os.devnull, self.application]
+
+    def spawn(self) -> None:
+        if self.socket_path:
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()  # left by a SIGKILL
+        super().spawn()
 
     def popen_kwargs(self) -> dict:
         env = dict(os.environ)
@@ -298,7 +314,19 @@ class Daphne(Service):
         env.setdefault("PYTHONUNBUFFERED", "1")
         return {"env": env, "cwd": PROJECT_DIR}
 
+    def answers(self) -> bool:
+        try:
+            return self.ready()
+        except OSError:
+            return False
+
     def ready(self) -> bool:
+        if self.socket_path:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(2)
+                sock.connect(str(self.socket_path))
+                sock.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                return sock.recv(16).startswith(b"HTTP/")
         if not port_is_open(self.port):
             return False
         try:
@@ -312,11 +340,11 @@ class Nginx(Service):
     name = "nginx"
     stop_signal = signal.SIGQUIT  # graceful: finish open requests
 
-    def __init__(self, workdir: Path, port: int, tls_port: int, upstream_ports: list[int], *, workers: int = 4):
+    def __init__(self, workdir: Path, port: int, tls_port: int, upstreams: list[str], *, workers: int = 4):
         super().__init__(workdir)
         self.port = port
         self.tls_port = tls_port
-        self.upstream_ports = upstream_ports
+        self.upstreams = upstreams
         self.workers = workers
         self.config = workdir / "nginx.conf"
 
@@ -343,7 +371,7 @@ class Nginx(Service):
             "TLS_PORT": str(self.tls_port),
             "STATIC_ROOT": str(static_root),
             "UPSTREAM_SERVERS": "\n".join(
-                f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in self.upstream_ports
+                f"        server {upstream} max_fails=1 fail_timeout=5s;" for upstream in self.upstreams
             ),
         }
         text = TEMPLATE.read_text()
@@ -378,10 +406,10 @@ class Stack:
         self.extra_env = {k: str(v) for k, v in (env or {}).items()}
         if layer:
             self.extra_env["REDIS_CHANNEL_LAYER"] = layer
-        self.daphnes = [Daphne(self.workdir, free_port(), {}, index=i, application=application)
+        self.daphnes = [Daphne(self.workdir, free_port(), {}, index=i, application=application, unix=True)
                         for i in range(daphnes)]
         self.nginx = Nginx(self.workdir, port or free_port(), tls_port or free_port(),
-                           [d.port for d in self.daphnes], workers=nginx_workers)
+                           [d.upstream for d in self.daphnes], workers=nginx_workers)
 
     # Environment ----------------------------------------------------------------------------------
     def secret_key(self) -> str:
@@ -439,7 +467,7 @@ class Stack:
             self.manage("seed_demo")
         for daphne in self.daphnes:
             daphne.env = self.env()
-            say(f"daphne {daphne.port}")
+            say(f"daphne on {daphne.socket_path}")
         self.start_daphnes()
         say(f"nginx on 127.0.0.1:{self.nginx.port} (HTTP) and :{self.nginx.tls_port} (HTTPS)")
         self.nginx.render(self.workdir / "static")
@@ -451,7 +479,7 @@ class Stack:
             daphne.spawn()
         for daphne in self.daphnes:
             deadline = time.monotonic() + 60
-            while not daphne.ready():
+            while not daphne.answers():
                 if daphne.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{daphne.name} did not start:\n{tail(daphne.log_path)}")
                 time.sleep(0.1)
@@ -469,7 +497,7 @@ class Stack:
             for path in self.workdir.rglob("*.log"):
                 logs.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(OSError):
-                    shutil.copy(path, logs / path.name)
+                    shutil.copy(path, logs / "-".join(path.relative_to(self.workdir).parts))
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Stack:

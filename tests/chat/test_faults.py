@@ -56,7 +56,7 @@ def drill_setup(postgres_url, tmp_path_factory):
 
 def _wait_ready(daphne, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while not daphne.ready():
+    while not daphne.answers():
         assert daphne.running(), f"{daphne.name} exited: see {daphne.log_path}"
         assert time.monotonic() < deadline, f"{daphne.name} not ready: see {daphne.log_path}"
         time.sleep(0.1)
