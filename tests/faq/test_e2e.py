@@ -10,7 +10,7 @@ from tests.services import PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
-CORPUS = PROJECT_DIR.parent / "shared" / "eval" / "faq_corpus.jsonl"
+CORPUS = PROJECT_DIR / "faq" / "fixtures" / "faq_demo.jsonl"  # the sample corpus of shared/eval
 
 PEOPLE = """
 import json
