@@ -39,7 +39,7 @@ def search_page(request):
             context["limited"] = True
             status = 429
         else:
-            results = selectors.search_public(query)
+            results = selectors.search_public(query, margin=selectors.SEARCH_MARGIN)
             context["page"] = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "faq/search.html", context, status=status)
 
