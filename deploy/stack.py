@@ -300,7 +300,11 @@ class Daphne(Service):
             endpoint = f"unix:{self.socket_path}:mode=666:lockfile=0:backlog=1024"
         else:
             endpoint = f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024"
-        return [DAPHNE, "-e", endpoint, "--proxy-headers", "-v", "1", "--access-log", os.devnull, self.application]
+        # --websocket_connect_timeout: daphne drops a handshake the application has not accepted within 5 s
+        # by default; when thousands of pages (re)connect at once, accepting them (session, user and
+        # conversation from the database) takes longer than that, and the drops cascade at the proxy.
+        return [DAPHNE, "-e", endpoint, "--proxy-headers", "--websocket_connect_timeout", "60", "-v", "1",
+                "--access-log", os.devnull, self.application]
 
     def spawn(self) -> None:
         if self.socket_path:
@@ -371,7 +375,7 @@ class Nginx(Service):
             "TLS_PORT": str(self.tls_port),
             "STATIC_ROOT": str(static_root),
             "UPSTREAM_SERVERS": "\n".join(
-                f"        server {upstream} max_fails=1 fail_timeout=5s;" for upstream in self.upstreams
+                f"        server {upstream} max_fails=0;" for upstream in self.upstreams
             ),
         }
         text = TEMPLATE.read_text()
