@@ -143,6 +143,7 @@ class ImportRecord:
 class ImportResult:
     created: int
     updated: int
+    unchanged: int = 0  # existing entries whose text, place and published flag were already as in the file
 
 
 def import_entries(
@@ -154,22 +155,37 @@ def import_entries(
     the database (None in a record) are created. Vectors are computed before the transaction so
     that the write lock is held only for the inserts.
     """
-    existing = {entry.key: entry for entry in Entry.objects.filter(key__in=[r.key for r in records])}
-    entries = []
+    existing = {
+        entry.key: entry
+        for entry in Entry.objects.filter(key__in=[r.key for r in records]).select_related("department", "window")
+    }
+    entries, to_index, unchanged = [], [], set()
     for record in records:
         entry = existing.get(record.key) or Entry(key=record.key, source=Source.CURATED, created_by=by)
-        entry.question, entry.answer = record.question.strip(), record.answer.strip()
+        question, answer = record.question.strip(), record.answer.strip()
+        same_text = entry.pk is not None and _same_text(entry, record, question, answer)
+        if same_text and entry.is_published == published:
+            unchanged.add(record.key)
+        entry.question, entry.answer = question, answer
         _set_published(entry, published)
         entries.append(entry)
-    places = [(record.department_name, record.window_name) for record in records]
-    for start in range(0, len(entries), 32):
-        _index_fields(entries[start : start + 32], places[start : start + 32])
+        if not same_text or not entry.terms or _lacks_vectors(entry):
+            to_index.append((entry, (record.department_name, record.window_name)))
+    # Only new or changed entries are embedded, so importing the same file again takes seconds.
+    if progress and len(to_index) < len(entries):
+        progress(len(entries) - len(to_index))
+    for start in range(0, len(to_index), 32):
+        batch = to_index[start : start + 32]
+        _index_fields([entry for entry, _ in batch], [place for _, place in batch])
         if progress:
-            progress(len(entries[start : start + 32]))
+            progress(len(batch))
+    unchanged -= {entry.key for entry, _ in to_index}
     with transaction.atomic():
         departments: dict[str, Department] = {}
         windows: dict[tuple[str, str], Window] = {}
         for record, entry in zip(records, entries):
+            if record.key in unchanged:
+                continue
             department = record.department or departments.get(record.department_name)
             if department is None:
                 department, _ = Department.objects.get_or_create(name=record.department_name)
@@ -188,9 +204,25 @@ def import_entries(
             except FaqError as error:
                 raise FaqError(f"第 {record.line} 行：{error.message}") from None
             entry.save()
-        _touch_index()
+        if len(unchanged) < len(records):
+            _touch_index()
     created = sum(1 for record in records if record.key not in existing)
-    return ImportResult(created=created, updated=len(records) - created)
+    return ImportResult(created=created, updated=len(records) - created - len(unchanged), unchanged=len(unchanged))
+
+
+def _same_text(entry: Entry, record: ImportRecord, question: str, answer: str) -> bool:
+    """Whether a saved entry already has the record's question, answer, department and window."""
+    window_name = entry.window.name if entry.window_id else ""
+    return (entry.question, entry.answer, entry.department.name, window_name) == (
+        question, answer, record.department_name, record.window_name or ""
+    )
+
+
+def _lacks_vectors(entry: Entry) -> bool:
+    """Whether the entry has no vectors of the current model although the model is available."""
+    if entry.vector_model == embedding.MODEL_NAME and entry.question_vector and entry.passage_vector:
+        return False
+    return embedding.get_embedder() is not None
 
 
 def reindex_entries(*, batch_size: int = 32, progress: Callable | None = None) -> int:

@@ -97,13 +97,16 @@ def search(
     allowed_departments: set[int] | None = None,
     published_only: bool = True,
     prefer_department: int | None = None,
+    prefer_window: int | None = None,
     limit: int = 10,
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> list[tuple[int, Hit]]:
     """Return (entry id, hit) pairs, best first.
 
     Visible rows are the published ones (all rows when published_only is False), plus every row of
-    allowed_departments.
+    allowed_departments. Rows of prefer_department get a small bonus, and rows of prefer_window
+    (the window the citizen writes to, which is in that department) the same again: where a question
+    was asked says which of two similar entries (驾驶证遗失 / 从业资格证遗失) it is about.
     """
     query = (query or "").strip()
     if not segments(query):
@@ -117,7 +120,13 @@ def search(
         allowed = index.published.copy()
         if allowed_departments:
             allowed |= np.isin(index.department_ids, list(allowed_departments))
-    prefer = (index.department_ids == prefer_department).astype(np.float32) if prefer_department else None
+    prefer = None
+    if prefer_department or prefer_window:
+        prefer = np.zeros(index.size, dtype=np.float32)
+        if prefer_department:
+            prefer += index.department_ids == prefer_department
+        if prefer_window:
+            prefer += index.window_ids == prefer_window
     hits = rank(
         lexical=index.lexical,
         dense=index.dense if model is not None else None,

@@ -54,22 +54,31 @@ def get_public_entry(entry_id: int) -> Entry:
 
 
 def search_public(
-    query: str, *, limit: int = 50, department_id: int | None = None, margin: float | None = None
+    query: str,
+    *,
+    limit: int = 50,
+    department_id: int | None = None,
+    window_id: int | None = None,
+    margin: float | None = None,
 ) -> list[Result]:
     """Return published entries matching the query, best first: what any citizen may see.
 
     margin drops the tail: entries scoring more than margin below the best one (see SEARCH_MARGIN).
     """
-    pairs = search.search(query, published_only=True, prefer_department=department_id, limit=limit)
+    pairs = search.search(
+        query, published_only=True, prefer_department=department_id, prefer_window=window_id, limit=limit
+    )
     if margin is not None and pairs:
         best = pairs[0][1].score
         pairs = [(entry_id, hit) for entry_id, hit in pairs if hit.score >= best - margin]
     return _results(pairs)
 
 
-def suggestions(query: str, *, department_id: int | None = None, limit: int = 5) -> list[Result]:
-    """Return published entries close enough to a question being typed to suggest them."""
-    results = search_public(query, limit=limit, department_id=department_id)
+def suggestions(
+    query: str, *, department_id: int | None = None, window_id: int | None = None, limit: int = 5
+) -> list[Result]:
+    """Return published entries close enough to a question being typed (to that window) to suggest them."""
+    results = search_public(query, limit=limit, department_id=department_id, window_id=window_id)
     return [r for r in results if r.similarity >= SUGGESTION_MIN_SIMILARITY or (r.similarity == 0 and r.lexical >= SUGGESTION_MIN_LEXICAL)]
 
 
@@ -77,11 +86,20 @@ def officer_department_ids(officer) -> set[int]:
     return set(officer.windows.filter(is_active=True).values_list("department_id", flat=True))
 
 
-def search_for_officer(officer, query: str, *, limit: int = 5) -> list[Result]:
-    """Return published entries and every entry of the officer's departments (drafts and archived answers)."""
+def search_for_officer(officer, query: str, *, window=None, limit: int = 5) -> list[Result]:
+    """Return published entries and every entry of the officer's departments (drafts and archived answers).
+
+    window: where the question was asked (the conversation's window); its entries and its
+    department's rank a little higher.
+    """
     return _results(
         search.search(
-            query, published_only=True, allowed_departments=officer_department_ids(officer) or {-1}, limit=limit
+            query,
+            published_only=True,
+            allowed_departments=officer_department_ids(officer) or {-1},
+            prefer_department=window.department_id if window is not None else None,
+            prefer_window=window.id if window is not None else None,
+            limit=limit,
         )
     )
 

@@ -1,5 +1,4 @@
 """Pages and JSON endpoints of the similar-question search. Thin: selectors read, actions write."""
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,11 +19,6 @@ from .models import Source
 
 PAGE_SIZE = 10
 RATE_LIMITED = "查询过于频繁，请稍候一分钟再试。"
-
-
-def _suggest_scope() -> str:
-    # Suggestions fire as a citizen types, so they get their own budget where the settings define one.
-    return "faq_suggest" if "faq_suggest" in settings.RATE_LIMITS else "public_lookup"
 
 
 @require_GET
@@ -67,16 +61,17 @@ def suggest(request):
     query = request.GET.get("q", "").strip()[:200]
     if len(query) < 2:
         return JsonResponse({"results": []})
-    if not ratelimit.hit(_suggest_scope(), ratelimit.client_ip(request)):
+    # Suggestions fire as a citizen types, so they have their own budget (settings.RATE_LIMITS).
+    if not ratelimit.hit("faq_suggest", ratelimit.client_ip(request)):
         return JsonResponse({"error": RATE_LIMITED, "results": []}, status=429)
-    department_id = None
-    window_id = request.GET.get("window", "")
-    if window_id.isdigit():
+    department_id = window_id = None
+    if request.GET.get("window", "").isdigit():
         try:
-            department_id = department_selectors.get_window(int(window_id)).department_id
+            window = department_selectors.get_window(int(request.GET["window"]))
+            department_id, window_id = window.department_id, window.id
         except Http404:
-            department_id = None
-    results = selectors.suggestions(query, department_id=department_id)
+            pass
+    results = selectors.suggestions(query, department_id=department_id, window_id=window_id)
     return JsonResponse({"results": [_public_item(r) for r in results]})
 
 
@@ -99,7 +94,7 @@ def similar(request):
     # Answered conversations closed since the last visit become suggestions (bounded per request).
     actions.archive_answered_conversations(department_ids=department_ids, limit=10)
     query = selectors.latest_citizen_question(conversation)
-    results = [r for r in selectors.search_for_officer(request.user, query, limit=6) if r.entry.conversation_id != conversation.id]
+    results = [r for r in selectors.search_for_officer(request.user, query, window=conversation.window, limit=6) if r.entry.conversation_id != conversation.id]
     closed = conversation.status == ChatStatus.CLOSED
     return JsonResponse(
         {

@@ -66,6 +66,39 @@ def test_reimport_updates_the_entry_with_the_same_key(corpus_file, tmp_path):
     assert Entry.objects.count() == len(SMALL_CORPUS)
 
 
+def test_reimporting_the_same_file_keeps_every_entry_as_it_was(corpus_file, capsys):
+    call_command("faq_import", str(corpus_file), verbosity=0)
+    before = list(Entry.objects.order_by("pk").values())
+    capsys.readouterr()
+
+    call_command("faq_import", str(corpus_file), verbosity=0)
+
+    assert "新增 0 条，更新 0 条，未变 8 条" in capsys.readouterr().out
+    assert list(Entry.objects.order_by("pk").values()) == before  # not re-embedded, not even saved
+
+
+def test_reimport_reindexes_only_what_changed(corpus_file, tmp_path, capsys):
+    call_command("faq_import", str(corpus_file), verbosity=0)
+    before = {entry.key: entry for entry in Entry.objects.all()}
+    lines = corpus_lines()
+    lines[1] = lines[1].replace("驾驶证有效期满如何换证？", "驾照到期了怎么换新证？")
+    path = tmp_path / "changed.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    capsys.readouterr()
+
+    call_command("faq_import", str(path), "--draft", verbosity=0)
+
+    # Withdrawn as drafts: every entry is saved, but only the changed one gets new vectors.
+    assert "新增 0 条，更新 8 条，未变 0 条" in capsys.readouterr().out
+    after = {entry.key: entry for entry in Entry.objects.all()}
+    assert not any(entry.is_published for entry in after.values())
+    assert after["gat-002"].question == "驾照到期了怎么换新证？"
+    assert bytes(after["gat-002"].question_vector) != bytes(before["gat-002"].question_vector)
+    assert after["gat-002"].terms != before["gat-002"].terms
+    for key in set(after) - {"gat-002"}:
+        assert bytes(after[key].question_vector) == bytes(before[key].question_vector)
+
+
 def test_duplicate_key_and_unreadable_file(tmp_path, places):
     path = tmp_path / "dup.jsonl"
     path.write_text("\n".join([corpus_lines()[0], corpus_lines()[0]]), encoding="utf-8")

@@ -9,6 +9,8 @@ from django.core.management import call_command
 from chat.models import CannedReply
 from departments import demo_data
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
+from faq import selectors as faq_selectors
+from faq.models import Entry
 from portal.models import Role, User
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +21,12 @@ POLICE_WINDOWS = ["监督投诉", "治安户籍", "出境入境", "交通车管"
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def lexical_faq_index(monkeypatch):
+    """Index the FAQ demo content without the embedding model: a minute per run otherwise."""
+    monkeypatch.setenv("FAQ_DISABLE_EMBEDDINGS", "1")
 
 
 def seed(*args) -> str:
@@ -40,6 +48,7 @@ def snapshot() -> dict[str, list]:
         "canned replies": list(CannedReply.objects.order_by("pk").values()),
         "calendar days": list(CalendarDay.objects.order_by("pk").values()),
         "calendar years": list(CalendarYear.objects.order_by("pk").values()),
+        "faq entries": list(Entry.objects.order_by("pk").values()),
     }
 
 
@@ -129,3 +138,24 @@ def test_demo_logins_lists_roles_usernames_and_pages():
     table = out.getvalue()
     for expected in ("supervisor", "/admin/", "gongan_huji", "/desk/", "13800000001", demo_data.DEMO_PASSWORD):
         assert expected in table
+
+
+def test_demo_faq_entries_are_published_and_found_by_citizens():
+    output = seed()
+
+    assert "常见问题 320 条，已发布 320 条" in output
+    assert Entry.objects.filter(is_published=True).count() == 320
+    found = faq_selectors.search_public("驾驶证遗失后怎样补领")
+    assert found and found[0].entry.question == "驾驶证遗失后怎样补领？"
+    assert found[0].entry.window.name == "交通车管"
+
+
+def test_a_withdrawn_faq_entry_stays_withdrawn_on_a_second_run():
+    seed()
+    Entry.objects.filter(key="gat-003").update(is_published=False, answer="整理人改过的答复。")
+
+    output = seed()
+
+    entry = Entry.objects.get(key="gat-003")
+    assert not entry.is_published and entry.answer == "整理人改过的答复。"
+    assert "演示内容新增 0 条" in output

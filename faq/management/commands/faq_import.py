@@ -43,4 +43,4 @@ class Command(BaseCommand):
                 result = import_entries(records=records, published=not draft, progress=bar.update)
             except FaqError as error:
                 raise CommandError("没有导入任何条目：\n" + error.message) from None
-        self.stdout.write(f"导入完成：新增 {result.created} 条，更新 {result.updated} 条。")
+        self.stdout.write(f"导入完成：新增 {result.created} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。")

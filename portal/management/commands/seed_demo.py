@@ -2,18 +2,30 @@
 
 Idempotent: rows are keyed on natural keys (department name, department and window name,
 username, window and reply title), so a second run changes nothing. Passwords are set only when
-an account is created, so a demo user who changed theirs keeps it.
+an account is created, so a demo user who changed theirs keeps it. The FAQ demo content
+(faq/fixtures/faq_demo.jsonl) is imported published, only the entries whose key is not in the
+database yet, so entries edited or withdrawn by a curator stay as they are.
 """
 
+import os
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from tqdm import tqdm
 
 from chat.models import CannedReply
 from departments import demo_data
 from departments.actions import seed_calendar_from_package
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
 from portal.actions import create_staff_user, make_supervisor_member, register_citizen
+from faq.actions import FaqError, import_entries
+from faq.importing import ImportProblems, read_records
+from faq.models import Entry
 from portal.models import Role, User
+
+FAQ_DEMO_FILE = Path(settings.BASE_DIR) / "faq" / "fixtures" / "faq_demo.jsonl"
 
 class Command(BaseCommand):
     help = "载入演示数据：工作日历、16 个省级部门及其窗口、演示账号和常用回复（可重复运行）。"
@@ -42,10 +54,35 @@ class Command(BaseCommand):
             f"值班人员 {len(officers)} 名，市民 {len(citizens)} 名，常用回复 {replies} 条，"
             f"节假日与调休 {CalendarDay.objects.count()} 天"
         )
+        self.seed_faq(verbosity=options.get("verbosity", 1))
         self.stdout.write(self.style.SUCCESS(f"演示数据已就绪。演示账号的初始密码：{demo_data.DEMO_PASSWORD}"))
 
         if history_days:
             self.generate_history(history_days, scale)
+
+    def seed_faq(self, *, verbosity: int = 1) -> None:
+        """Import the FAQ demo entries not in the database yet, published (the first run embeds them)."""
+        try:
+            records = read_records(FAQ_DEMO_FILE.read_text(encoding="utf-8").splitlines())
+        except OSError as error:
+            raise CommandError(f"无法读取常见问题演示文件 {FAQ_DEMO_FILE}：{error.strerror}") from None
+        except ImportProblems as problems:
+            raise CommandError(f"常见问题演示文件有误，未导入：\n{problems}") from None
+        known = set(Entry.objects.filter(key__in=[r.key for r in records]).values_list("key", flat=True))
+        missing = [record for record in records if record.key not in known]
+        if missing:
+            # Batches embed in parallel across texts: use every core, as faq_import does.
+            os.environ.setdefault("FAQ_EMBEDDING_THREADS", str(os.cpu_count() or 1))
+            self.stdout.write(f"常见问题：导入演示内容 {len(missing)} 条（计算检索向量，首次约需一分钟）…")
+            with tqdm(total=len(missing), desc="常见问题", unit="条", disable=verbosity == 0) as bar:
+                try:
+                    import_entries(records=missing, published=True, progress=bar.update)
+                except FaqError as error:
+                    raise CommandError(f"常见问题演示内容未导入：{error.message}") from None
+        self.stdout.write(
+            f"常见问题 {Entry.objects.count()} 条，已发布 {Entry.objects.filter(is_published=True).count()} 条"
+            f"（演示内容新增 {len(missing)} 条）"
+        )
 
     def seed_departments(self) -> dict[tuple[str, str], tuple[Window, dict]]:
         """Create or update every demo department and window; return windows by (department, window) name."""
