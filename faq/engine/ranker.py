@@ -2,8 +2,8 @@
 
 Each signal is standardised (z-score) over the rows scored for the query, then summed with fixed
 weights; finally each of the best candidates gets a bonus from how well its window as a whole
-matches (the mean of the window's two best candidates), because confusable entries usually differ
-in the window a citizen's situation belongs to. Weights were chosen by cross-validation over two
+matches (the mean of the window's two best rows among the 200 best), because confusable entries
+usually differ in the window a citizen's situation belongs to. Weights were chosen by cross-validation over two
 halves of the dev queries; see docs/search.md.
 """
 from collections.abc import Callable
@@ -24,6 +24,8 @@ class Weights:
     lexical: float = 0.3
     window: float = 0.3
     window_top: int = 2
+    # A window's score is the mean of its best window_top rows among the window_depth best rows.
+    window_depth: int = 200
     candidates: int = 50
     # Lexical top rows added to the pool when the dense index scores only some partitions.
     lexical_pool: int = 200
@@ -57,6 +59,32 @@ def _standardize(values: np.ndarray) -> np.ndarray:
     if std < 1e-9:
         return np.zeros_like(values)
     return (values - float(values.mean())) / std
+
+
+def _window_scores(fused: np.ndarray, windows: np.ndarray, best: np.ndarray, weights: Weights) -> np.ndarray:
+    """Return, for each row of best, how well its window as a whole matches the query.
+
+    That is the mean of the window's window_top best fused scores among the window_depth best
+    rows; a window with fewer rows there counts the missing ones at the lowest score among them
+    (an upper bound of their true scores). Counting only the rows present instead would give a
+    window with one good row its full score while a window with two was pulled down by its second.
+    """
+    finite = int(np.isfinite(fused).sum())
+    depth = max(min(weights.window_depth, finite), len(best))
+    near = np.argpartition(-fused, depth - 1)[:depth] if depth < len(fused) else np.arange(len(fused))
+    near = near[np.isfinite(fused[near])]
+    scores, groups = fused[near].astype(np.float64), windows[near]
+    floor = float(scores.min())
+    order = np.lexsort((-scores, groups))
+    scores, groups = scores[order], groups[order]
+    position = np.arange(len(groups))
+    group_start = np.maximum.accumulate(np.where(np.r_[True, groups[1:] != groups[:-1]], position, 0))
+    keep = position - group_start < weights.window_top
+    names, index = np.unique(groups[keep], return_inverse=True)
+    total = np.bincount(index, weights=scores[keep], minlength=len(names))
+    present = np.bincount(index, minlength=len(names))
+    mean = (total + (weights.window_top - present) * floor) / weights.window_top
+    return mean[np.searchsorted(names, windows[best])]
 
 
 def rank(
@@ -118,11 +146,7 @@ def rank(
     best = best[np.isfinite(fused[best])]
     final = fused[best].astype(np.float64)
     if weights.window:
-        windows = window_ids[pool[best]]
-        for window in np.unique(windows):
-            members = np.flatnonzero(windows == window)
-            top = np.sort(final[members])[-weights.window_top :]
-            final[members] += weights.window * float(top.mean())
+        final += weights.window * _window_scores(fused, window_ids[pool], best, weights)
     order = np.argsort(-final, kind="stable")[:limit]
     return [
         Hit(row=int(pool[best[i]]), score=float(final[i]), similarity=float(question[best[i]]), lexical=float(lex[best[i]]))
