@@ -103,3 +103,17 @@ def test_reindex_command_fills_missing_vectors(corpus, monkeypatch, capsys):
 @pytest.mark.parametrize("query", ["", "   ", "！！！"])
 def test_empty_or_punctuation_only_queries_find_nothing(corpus, query):
     assert selectors.search_public(query) == []
+
+
+def test_the_window_asked_at_decides_between_two_equally_good_answers(corpus, places):
+    """The same question kept by two windows: the one the citizen writes to (or the desk serves) wins."""
+    for name in ("交通车管", "出境入境"):
+        window = places[("省公安厅", name)]
+        actions.save_entry(
+            department=window.department, window=window, question="证件遗失后如何补办？",
+            answer=f"您好！请到{name}窗口申请补办。", is_published=True,
+        )
+    for name in ("交通车管", "出境入境"):
+        window = places[("省公安厅", name)]
+        results = selectors.search_public("证件丢了怎么补", department_id=window.department_id, window_id=window.id)
+        assert results[0].entry.window == window
