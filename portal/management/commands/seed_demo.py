@@ -28,7 +28,7 @@ from portal.models import Role, User
 FAQ_DEMO_FILE = Path(settings.BASE_DIR) / "faq" / "fixtures" / "faq_demo.jsonl"
 
 class Command(BaseCommand):
-    help = "载入演示数据：工作日历、16 个省级部门及其窗口、演示账号和常用回复（可重复运行）。"
+    help = "载入演示数据：工作日历、16 个省级部门及其窗口、演示账号、常用回复和常见问题（可重复运行）。"
 
     def add_arguments(self, parser):
         parser.add_argument(
