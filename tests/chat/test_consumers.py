@@ -3,7 +3,9 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from chat import actions
@@ -12,6 +14,13 @@ from portal.asgi import application
 from tests import factories
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest.fixture(autouse=True)
+async def close_consumer_connections():
+    """Close the connection the consumers' worker thread keeps, so the test database can be dropped."""
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 @sync_to_async
