@@ -220,6 +220,11 @@ async def drill_slow_reader(setup, chats: Chats, args) -> dict:
     answer = sock.recv(1024)
     if b" 101 " not in answer.split(b"\r\n", 1)[0]:
         raise RuntimeError(f"slow reader handshake failed: {answer[:80]!r}")
+    if args.slow_control:
+        # Control run: the same socket, read continuously, to tell its buffers from the load's own memory.
+        import threading
+
+        threading.Thread(target=lambda: [None for _ in iter(lambda: sock.recv(1 << 16), b"")], daemon=True).start()
     desk = chats.desks[conversation["officer"]]
     pids = [d.pid for d in setup.stack.daphnes]
     rss = lambda: sum(rss_kib(p) for p in pids)  # noqa: E731
@@ -235,10 +240,13 @@ async def drill_slow_reader(setup, chats: Chats, args) -> dict:
         await asyncio.sleep(0.1)
         if int((time.monotonic() - started) * 10) % 20 == 0:
             samples.append((round(time.monotonic() - started, 1), rss() - before))
+    # Read what is buffered for it: an end of stream means the server side gave up on the socket.
     closed = False
+    sock.settimeout(2)
     with contextlib.suppress(OSError):
-        sock.setblocking(False)
-        closed = sock.recv(1, socket.MSG_PEEK) == b""
+        while chunk := sock.recv(1 << 20):
+            pass
+        closed = chunk == b""
     peak = max(kib for _t, kib in samples) if samples else 0
     sock.close()
     # Its messages are stored; the slow citizen never read them, so they do not count in the audit.
@@ -334,6 +342,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--after", type=float, default=8, help="seconds of chat after the fault")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment")
+    parser.add_argument("--slow-control", action="store_true", help="slow_reader: read the socket (control run)")
     args = parser.parse_args()
     args.offline_seconds = 10 if args.short else 120
     args.slow_seconds = 20 if args.short else 75
@@ -345,14 +354,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     extra = dict(item.split("=", 1) for item in args.env)
     results = []
-    say(f"starting PostgreSQL, Redis, 2 daphne and nginx (layer: {args.layer or 'settings default'})")
     with Stack(daphnes=2, layer=args.layer, env={**BENCH_ENV, **extra}) as stack:
+        layer = stack.env()["REDIS_CHANNEL_LAYER"]
+        say(f"PostgreSQL, Redis, 2 daphne and nginx are up (channel layer: {layer})")
         population = populate(stack.env(), args.conversations, args.desks, f"f{int(time.time()) % 100000}")
         setup = Setup(stack, population, [stack.url], stack.postgres.url)
         for name in names:
             say(f"drill {name}")
             result = asyncio.run(run_drill(name, setup, args))
-            result.update(layer=args.layer or "default", machine_load=loadavg())
+            result.update(layer=layer, machine_load=loadavg())
             print(json.dumps(result, ensure_ascii=False), flush=True)
             results.append(result)
             repair(stack)

@@ -399,7 +399,7 @@ def main() -> int:
     parser.add_argument("--no-echo", action="store_true", help="skip the bare echo comparison")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment")
     parser.add_argument("--app", default="portal.asgi:application",
-                        help="ASGI application of the servers it starts (bench.variants:threaded to try a proposal)")
+                        help="ASGI application of the servers it starts (bench.variant_threaded:application or bench.variant_lean:application to try a proposal)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     nofile = raise_nofile_limit()

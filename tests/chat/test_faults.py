@@ -22,7 +22,7 @@ from tests.services import find_redis_server, manage, missing
 
 pytestmark = pytest.mark.services
 
-ARGS = argparse.Namespace(rate=20, warmup=1, after=2.5, offline_seconds=10, slow_seconds=5)
+ARGS = argparse.Namespace(rate=20, warmup=1, after=2.5, offline_seconds=10, slow_seconds=5, slow_control=False)
 
 
 @pytest.fixture(scope="module")

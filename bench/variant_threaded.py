@@ -1,6 +1,6 @@
-"""ASGI variants of the portal for measuring proposed changes before they are made (bench only).
+"""A variant of the portal for measuring a proposal before it is made (bench only).
 
-    daphne bench.variants:threaded     # database work on a pool of ASGI_THREADS threads, not one thread
+    daphne bench.variant_threaded:application   # database work on ASGI_THREADS threads, not one thread
 
 Channels' ``database_sync_to_async`` is thread-sensitive: every database call of a daphne process runs
 on one shared thread, so a process commits one transaction at a time and waits for each fsync alone.
@@ -16,4 +16,4 @@ import channels.db  # noqa: E402
 
 channels.db.database_sync_to_async = functools.partial(channels.db.DatabaseSyncToAsync, thread_sensitive=False)
 
-from portal.asgi import application as threaded  # noqa: E402,F401
+from portal.asgi import application  # noqa: E402,F401
