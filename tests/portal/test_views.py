@@ -166,3 +166,9 @@ def test_new_supervisor_can_use_the_console_without_demo_data(client):
     client.force_login(supervisor)
     assert client.get("/admin/departments/window/").status_code == 200
     assert client.get("/admin/chat/conversation/").status_code == 200
+
+
+def test_admin_index_lists_oversight_first(client):
+    client.force_login(factories.supervisor())
+    page = client.get("/admin/").content.decode()
+    assert page.index("督查考核") < page.index("网上值班室") < page.index("部门与窗口")
