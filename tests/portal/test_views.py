@@ -171,4 +171,4 @@ def test_new_supervisor_can_use_the_console_without_demo_data(client):
 def test_admin_index_lists_oversight_first(client):
     client.force_login(factories.supervisor())
     page = client.get("/admin/").content.decode()
-    assert page.index("督查考核") < page.index("网上值班室") < page.index("部门与窗口")
+    assert page.index('href="/admin/oversight/"') < page.index('href="/admin/chat/"') < page.index('href="/admin/departments/"')
