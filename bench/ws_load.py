@@ -237,11 +237,15 @@ class Embedded:
         self.daphne = Daphne(self.workdir, free_port(), self.env, application=application)
 
     def __enter__(self):
-        if self.migrate:
-            child = dict(os.environ, **self.env)
-            subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=PROJECT_DIR, env=child, check=True,
-                           capture_output=True)
-        self.daphne.start()
+        try:
+            if self.migrate:
+                child = dict(os.environ, **self.env)
+                subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=PROJECT_DIR, env=child,
+                               check=True, capture_output=True)
+            self.daphne.start()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc):
