@@ -203,3 +203,21 @@ async def test_desk_transfer_frame():
     moved = await sync_to_async(lambda: Conversation.objects.get(pk=conversation.pk).window_id)()
     assert moved == target.id
     await desk.disconnect()
+
+
+async def test_silent_socket_is_closed_and_chinese_goes_out_as_utf8(settings):
+    settings.WS_IDLE_TIMEOUT_SECONDS = 1
+    window, citizen, officer, conversation = await setup_chat()
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await chat.send_json_to({"type": "message", "client_id": "u1", "body": "驾驶证要不要年检？"})
+    raw = None
+    for _ in range(10):
+        raw = (await chat.receive_output(timeout=3))["text"]
+        if '"type":"message"' in raw:
+            break
+    assert "驾驶证要不要年检" in raw and "\\u" not in raw
+    while True:
+        output = await chat.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            break
+    assert output["code"] == 4408
