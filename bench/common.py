@@ -198,7 +198,7 @@ class Peer:
 
     def __init__(self, *, base_url: str | list[str], side: str, session: str, recorder: Recorder,
                  conversations: list[int], local_addr: str | None = None, reconnect: bool = False,
-                 resend_after: float = 3.0, echo: dict | None = None):
+                 resend_after: float = 3.0, echo: dict | None = None, ping_every: float = 0):
         # Several URLs: a reconnect tries the next one, as nginx moves on from a dead backend.
         self.base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
         self.base_url = self.base_urls[0]
@@ -222,6 +222,10 @@ class Peer:
         self.closed_by_us = False
         self.up = asyncio.Event()
         self.unexpected_closes = 0
+        # The pages send a keepalive every 20 s (chat.js `ping`, desk.js `heartbeat`); the server closes a
+        # socket that stays silent for WS_IDLE_TIMEOUT_SECONDS.
+        self.ping_every = ping_every
+        self.pinger: asyncio.Task | None = None
         self.ack_times: list[float] = []
 
     @property
@@ -241,6 +245,17 @@ class Peer:
         )
         self.up.set()
         self.reader = asyncio.create_task(self._read(self.ws))
+        if self.ping_every and self.pinger is None:
+            self.pinger = asyncio.create_task(self._ping())
+
+    async def _ping(self) -> None:
+        frame = json.dumps({"type": "ping" if self.side == "citizen" else "heartbeat"})
+        await asyncio.sleep(random.uniform(0, self.ping_every))  # pages open at different moments
+        while not self.closed_by_us:
+            if self.up.is_set():
+                with contextlib.suppress(Exception):
+                    await self.ws.send(frame)
+            await asyncio.sleep(self.ping_every)
 
     async def resume(self) -> None:
         """Ask for everything after the last contiguous seq of each conversation, and resend unacked messages."""
@@ -369,6 +384,8 @@ class Peer:
 
     async def close(self) -> None:
         self.closed_by_us = True
+        if self.pinger is not None:
+            self.pinger.cancel()
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(), 5)

@@ -71,7 +71,7 @@ async def _worker(conn, spec: dict) -> None:
             echo_spec = {"join": [f"user.{desk['index']}"],
                          "to": {c: [f"conv.{c}", f"user.{desk['index']}"] for c in mine}}
         desks[desk["index"]] = Peer(base_url=spec["url"], side="officer", session=desk["session"], recorder=recorder,
-                                    conversations=mine or [0], echo=echo_spec,
+                                    conversations=mine or [0], echo=echo_spec, ping_every=spec["ping_every"],
                                     local_addr=source_ips[n % len(source_ips)] if source_ips else None)
     for n, conversation in enumerate(spec["conversations"]):
         echo_spec = None
@@ -80,7 +80,7 @@ async def _worker(conn, spec: dict) -> None:
                          "to": {conversation["id"]: [f"conv.{conversation['id']}", f"user.{conversation['officer']}"]}}
         citizens[conversation["id"]] = Peer(
             base_url=spec["url"], side="citizen", session=conversation["session"], recorder=recorder,
-            conversations=[conversation["id"]], echo=echo_spec,
+            conversations=[conversation["id"]], echo=echo_spec, ping_every=spec["ping_every"],
             local_addr=source_ips[(n + len(desks)) % len(source_ips)] if source_ips else None,
         )
     peers = list(desks.values()) + list(citizens.values())
@@ -196,6 +196,7 @@ class Clients:
                 "officers": officers,
                 "conversations": [c for c in population["conversations"] if c["officer"] in indexes],
                 "source_ips": args.source_ips, "connect_concurrency": args.connect_concurrency,
+                "ping_every": args.page_ping,
             }
             parent, child = context.Pipe()
             process = context.Process(target=worker_entry, args=(child, spec), daemon=True)
@@ -413,6 +414,8 @@ def main() -> int:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment")
     parser.add_argument("--app", default="portal.asgi:application",
                         help="ASGI application of the servers it starts (bench.variant_threaded:application or bench.variant_lean:application to try a proposal)")
+    parser.add_argument("--page-ping", type=float, default=20,
+                        help="seconds between each socket's keepalive frame, as the pages send (0: none)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     nofile = raise_nofile_limit()

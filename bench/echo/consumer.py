@@ -25,6 +25,9 @@ class EchoConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         frame = json.loads(text_data)
+        if frame.get("type") in ("ping", "heartbeat"):
+            await self.send(text_data='{"type":"pong"}')
+            return
         message = {"type": "message", "client_id": frame["client_id"], "body": frame["body"],
                    "conversation": frame.get("conversation")}
         for group in frame["to"]:
