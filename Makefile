@@ -12,7 +12,7 @@ PORT ?= 8000
 # Extra pytest arguments for the test targets, e.g. `make test-sqlite ARGS="-x tests/chat"`.
 ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres setup venv migrate demo static clean
+.PHONY: run run-prod test test-sqlite test-postgres setup venv migrate demo static clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "需要 Python 3.11：找不到 python3.11，python3 也不是 3.11 / Python 3.11 is required"; exit 1; }
@@ -63,3 +63,8 @@ test-postgres: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles
+
+# The production setup on loopback: PostgreSQL, Redis, K daphne processes behind nginx (docs/deploy.md).
+# Needs Debian's postgresql, redis-server, nginx and openssl; e.g. `make run-prod ARGS="--daphnes 2"`.
+run-prod: venv
+	deploy/run-prod.sh $(ARGS)

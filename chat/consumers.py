@@ -1,6 +1,7 @@
 """Websocket consumers: the citizen's chat window and the officer's desk (protocol in docs/protocol.md)."""
 import asyncio
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -19,6 +20,10 @@ from .payloads import conversation_payload, message_payload
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_IDLE = 4408
+# Keepalives are answered at once; the housekeeping they trigger runs at most this often per process
+# (and, through the shared cache, at most once per 5 s across all processes).
+SWEEP_EVERY_SECONDS = 5
+_last_sweep = 0.0
 
 
 def _int(frame: dict, key: str, *, minimum: int = 0) -> int:
@@ -32,6 +37,8 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
     """Shared frame handling: JSON validation, a flood limit, and Chinese error frames."""
 
     handlers: dict[str, str] = {}
+    # Frames that cost nothing and are not counted against the per-user frame limit.
+    unmetered: frozenset[str] = frozenset()
     idle_timer: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -81,7 +88,9 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.send_error("unknown_type", f"不支持的消息类型：{frame['type'][:40]}。")
             return
-        if not await database_sync_to_async(ratelimit.hit)("ws_frame", str(self.user.pk)):
+        if frame["type"] not in self.unmetered and not await database_sync_to_async(ratelimit.hit)(
+            "ws_frame", str(self.user.pk)
+        ):
             await self.send_error("rate_limited", "操作太频繁了，请稍候再试。")
             return
         try:
@@ -143,6 +152,7 @@ class ChatConsumer(BaseConsumer):
         "rate": "on_rate",
         "ping": "on_ping",
     }
+    unmetered = frozenset({"ping"})
 
     async def connect(self):
         self.user = self.scope["user"]
@@ -211,8 +221,11 @@ class ChatConsumer(BaseConsumer):
         await self.send_json({"type": "rated", "conversation": self.conversation.id})
 
     async def on_ping(self, frame):
-        await database_sync_to_async(actions.sweep)()
+        global _last_sweep
         await self.send_json({"type": "pong"})
+        if time.monotonic() - _last_sweep > SWEEP_EVERY_SECONDS:
+            _last_sweep = time.monotonic()
+            await database_sync_to_async(actions.sweep)()
 
     async def queue_position(self, event):
         await self.send_json({"type": "queue", "conversation": event["conversation"], "position": event["position"]})

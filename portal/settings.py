@@ -115,11 +115,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Channel layer and cache ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    # REDIS_CHANNEL_LAYER=pubsub is what deploy/ runs (docs/benchmarks.md): one PUBLISH per group send
+    # The pub/sub layer by default (REDIS_CHANNEL_LAYER=core for the other; docs/benchmarks.md): one PUBLISH per group send
     # whatever the group's size, no per-socket sorted sets, subscriptions restored by itself after a Redis
     # restart, and no burst of pool connections (the core layer's pool refused "Too many connections" past
     # 100 at once). Pub/sub does not buffer for absent listeners; clients resume from the database anyway.
-    if os.environ.get("REDIS_CHANNEL_LAYER", "core") == "pubsub":
+    if os.environ.get("REDIS_CHANNEL_LAYER", "pubsub") == "pubsub":
         CHANNEL_LAYERS = {
             "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
         }

@@ -222,8 +222,9 @@ document.getElementById("rating-form")?.addEventListener("submit", (event) => {
 });
 
 document.addEventListener("visibilitychange", markRead);
+// Keepalive (the server closes sockets silent for 90 s); background tabs may stretch it to a minute.
 setInterval(() => {
   socket.send({ type: "ping" });
-}, 20000);
+}, 30000);
 setInterval(renderQueue, 1000);
 window.zwtChat = { socket, outbox, seen };

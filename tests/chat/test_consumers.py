@@ -221,3 +221,15 @@ async def test_silent_socket_is_closed_and_chinese_goes_out_as_utf8(settings):
         if output["type"] == "websocket.close":
             break
     assert output["code"] == 4408
+
+
+async def test_pings_are_answered_and_not_counted_against_the_frame_limit(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "ws_frame": (3, 60)}
+    window, citizen, officer, conversation = await setup_chat()
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    for _ in range(5):
+        await chat.send_json_to({"type": "ping"})
+        assert (await chat.receive_json_from(timeout=3))["type"] == "pong"
+    await chat.send_json_to({"type": "message", "client_id": "p1", "body": "还在吗？"})
+    assert (await receive_until(chat, "ack"))["seq"] == 1
+    await chat.disconnect()

@@ -91,7 +91,7 @@ def test_production_values_switch_to_postgresql_and_redis():
 
     assert values["engine"] == "django.db.backends.postgresql"
     assert (values["name"], values["host"], values["port"]) == ("zwt", "db.example.gov.cn", 5432)
-    assert values["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert values["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert values["layer_hosts"] == ["redis://redis.example.gov.cn:6379/0"]
     assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert values["debug"] is False
