@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 
+from chat import admin as chat_admin
 from chat.models import Message
 
 from . import dashboard, exports, figures, selectors
@@ -25,17 +26,8 @@ def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Nobody adds, changes or deletes here, superusers included; viewing needs the view permission."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(chat_admin.ReadOnlyAdmin):
+    """Nobody adds, changes or deletes here, superusers included; only supervisors with the view permission look."""
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_supervisor and super().has_view_permission(request, obj)
