@@ -1,10 +1,15 @@
-"""Fixed-window rate limits kept in the shared cache (Redis in production).
+"""Fixed-window rate limits, shared by every process (Redis in production, the local cache embedded).
 
 Hand-written because django-ratelimit keys on an HttpRequest, and the chat consumer, which has
-none, must share the same limits and counters as the views.
+none, must share the same limits and counters as the views. With REDIS_URL the counters live in
+Redis and a hit is one round trip (SET NX EX and INCR in one pipeline): Django's cache API would
+take two or three (add, then an incr that checks the key exists first), and a hit sits on the path
+of every chat message.
 """
+import functools
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -14,10 +19,27 @@ def _cache_key(scope: str, key: str) -> str:
     return f"rl:{scope}:{key}:{int(time.time() // window)}"
 
 
+@functools.lru_cache(maxsize=4)
+def _client_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def _redis() -> redis.Redis | None:
+    url = settings.REDIS_URL
+    return _client_for(url) if url else None
+
+
 def hit(scope: str, key: str) -> bool:
     """Count one attempt; return False when the limit of the scope is exceeded for this key."""
     limit, window = settings.RATE_LIMITS[scope]
     cache_key = _cache_key(scope, key)
+    client = _redis()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        pipe.set(cache_key, 0, ex=window + 1, nx=True)
+        pipe.incr(cache_key)
+        _, count = pipe.execute()
+        return count <= limit
     if cache.add(cache_key, 1, timeout=window + 1):
         return True
     try:
@@ -31,11 +53,41 @@ def hit(scope: str, key: str) -> bool:
 def is_blocked(scope: str, key: str) -> bool:
     """Return whether the key has used up its attempts in this window, without counting one."""
     limit, _ = settings.RATE_LIMITS[scope]
-    return (cache.get(_cache_key(scope, key)) or 0) >= limit
+    cache_key = _cache_key(scope, key)
+    client = _redis()
+    count = client.get(cache_key) if client is not None else cache.get(cache_key)
+    return int(count or 0) >= limit
 
 
 def reset(scope: str, key: str) -> None:
-    cache.delete(_cache_key(scope, key))
+    cache_key = _cache_key(scope, key)
+    client = _redis()
+    if client is not None:
+        client.delete(cache_key)
+    else:
+        cache.delete(cache_key)
+
+
+class LocalWindow:
+    """A fixed-window limit kept in memory, for counts that belong to one object, such as one socket.
+
+    A websocket's frames all reach the process that holds the socket, so its flood limit needs no
+    shared store (and no round trip per frame).
+    """
+
+    def __init__(self, limit: int, window: float):
+        self.limit = limit
+        self.window = window
+        self.started = time.monotonic()
+        self.count = 0
+
+    def hit(self) -> bool:
+        now = time.monotonic()
+        if now - self.started >= self.window:
+            self.started = now
+            self.count = 0
+        self.count += 1
+        return self.count <= self.limit
 
 
 def client_ip(request) -> str:
