@@ -1,4 +1,5 @@
 """Writes of the duty room. Each action is one transaction; its events leave after commit."""
+import contextlib
 import datetime
 
 from django.conf import settings
@@ -172,11 +173,11 @@ def send_message(*, conversation: Conversation | int, sender, body, client_id=""
     if not ratelimit.hit("chat_message", str(sender.pk)):
         raise ChatError("发送太频繁了，请稍等片刻再发。", "rate_limited")
     try:
-        with transaction.atomic():
-            message = _append_plain(conversation_id, sender=sender, body=body, client_id=client_id)
-            if message is None:
+        message = _append_plain(conversation_id, sender=sender, body=body, client_id=client_id)
+        if message is None:
+            with transaction.atomic():
                 message = _send_message(conversation_id, sender=sender, body=body, client_id=client_id)
-            return message, True
+        return message, True
     except IntegrityError:
         # A resend of a committed message (the same client id), from this process or another.
         existing = Message.objects.filter(
@@ -188,20 +189,21 @@ def send_message(*, conversation: Conversation | int, sender, body, client_id=""
 
 
 def _append_plain(conversation_id: int, *, sender, body: str, client_id: str) -> Message | None:
-    """Append a message to an established conversation in two statements, or return None.
+    """Append a message to an established conversation in one transaction of one or two statements.
 
     The hot path of the duty room: every message after the citizen's first question and the
     officer's first answer. One UPDATE ... RETURNING authorizes the sender (the citizen of the
     conversation, or its officer while they still serve its window), takes the conversation's row
     lock and reserves the next seq, instead of a locking SELECT with joins, an access check and an
-    UPDATE. Raw SQL because the ORM's update() returns no columns; SQLite has RETURNING since 3.35.
-    Anything else (first question or answer, closed, someone else's) returns None and goes the
-    full way, which explains a refusal.
+    UPDATE; on PostgreSQL the INSERT rides in the same statement, which commits by itself. Raw SQL
+    because the ORM's update() returns no columns (SQLite has RETURNING since 3.35). Anything else
+    (first question or answer, closed, someone else's) returns None: the caller goes the full way,
+    which explains a refusal.
     """
     table = Conversation._meta.db_table
     if sender.is_citizen:
         kind = SenderKind.CITIZEN
-        who, params = "citizen_id = %s AND first_question_at IS NOT NULL", [sender.id]
+        who, who_params = "citizen_id = %s AND first_question_at IS NOT NULL", [sender.id]
     elif sender.is_officer:
         kind = SenderKind.OFFICER
         links = Window.officers.field
@@ -211,22 +213,48 @@ def _append_plain(conversation_id: int, *, sender, body: str, client_id: str) ->
             f"ON w.id = link.{links.m2m_column_name()} "
             f"WHERE w.id = {table}.window_id AND link.{links.m2m_reverse_name()} = %s AND w.is_active)"
         )
-        params = [sender.id, sender.id]
+        who_params = [sender.id, sender.id]
     else:
         return None
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1, last_message_at = %s "
-            f"WHERE id = %s AND status <> %s AND {who} RETURNING last_seq, officer_id, window_id",
-            [connection.ops.adapt_datetimefield_value(now), conversation_id, Status.CLOSED, *params],
+    update = (
+        f"UPDATE {table} SET last_seq = last_seq + 1, last_message_at = %s "
+        f"WHERE id = %s AND status <> %s AND {who} RETURNING id, last_seq, officer_id, window_id"
+    )
+    update_params = [connection.ops.adapt_datetimefield_value(now), conversation_id, Status.CLOSED, *who_params]
+    insert = (
+        f"INSERT INTO {Message._meta.db_table} "
+        "(conversation_id, seq, sender_id, sender_kind, body, client_id, created_at) "
+    )
+    insert_params = [sender.id, kind, body, client_id, connection.ops.adapt_datetimefield_value(now)]
+    if connection.vendor == "postgresql":
+        sql = (
+            f"WITH c AS ({update}), m AS ({insert} SELECT id, last_seq, %s, %s, %s, %s, %s FROM c RETURNING id) "
+            "SELECT m.id, c.last_seq, c.officer_id, c.window_id FROM m, c"
         )
-        row = cursor.fetchone()
+        # One statement commits by itself; inside a caller's transaction a savepoint keeps a
+        # duplicate client id from aborting the caller's work.
+        guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+        with guard, connection.cursor() as cursor:
+            cursor.execute(sql, update_params + insert_params)
+            row = cursor.fetchone()
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(update, update_params)
+            reserved = cursor.fetchone()
+            if reserved is None:
+                return None
+            cursor.execute(
+                f"{insert} VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                [conversation_id, reserved[1], *insert_params],
+            )
+            row = (cursor.fetchone()[0], *reserved[1:])
     if row is None:
         return None
-    seq, officer_id, window_id = row
-    message = Message.objects.create(
-        conversation_id=conversation_id, seq=seq, sender=sender, sender_kind=kind, body=body, client_id=client_id
+    message_id, seq, officer_id, window_id = row
+    message = Message(
+        id=message_id, conversation_id=conversation_id, seq=seq, sender=sender, sender_kind=kind,
+        body=body, client_id=client_id, created_at=now,
     )
     audience = [conversation_group(conversation_id), user_group(officer_id) if officer_id else window_group(window_id)]
     send_event_on_commit(audience, "message.new", {"message": message_payload(message)})
