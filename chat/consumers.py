@@ -3,6 +3,7 @@ import asyncio
 import json
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -65,6 +66,16 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None
+
+    async def dispatch(self, message):
+        # Channels (4.2+) first hops to the database thread to close stale connections before every
+        # handler, events included: each delivered message then waited behind every other socket's
+        # writes on that one thread. Every database call here goes through database_sync_to_async,
+        # which closes stale connections itself, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_connect(self, message):
         self.frame_limit = ratelimit.LocalWindow(*settings.RATE_LIMITS["ws_frame"])
