@@ -2,6 +2,7 @@
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -25,6 +26,20 @@ CLOSE_IDLE = 4408
 # (and, through the shared cache, at most once per 5 s across all processes).
 SWEEP_EVERY_SECONDS = 5
 _last_sweep = 0.0
+
+
+_message_pool: ThreadPoolExecutor | None = None
+
+
+def _store_message(**kwargs):
+    """Run actions.send_message on the message threads (settings.CHAT_MESSAGE_THREADS) or the database thread."""
+    global _message_pool
+    threads = settings.CHAT_MESSAGE_THREADS
+    if threads <= 0:
+        return database_sync_to_async(actions.send_message)(**kwargs)
+    if _message_pool is None:
+        _message_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chat-message")
+    return database_sync_to_async(actions.send_message, thread_sensitive=False, executor=_message_pool)(**kwargs)
 
 
 def _int(frame: dict, key: str, *, minimum: int = 0) -> int:
@@ -134,7 +149,7 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def send_message_frame(self, conversation, body, client_id):
-        message, _created = await database_sync_to_async(actions.send_message)(
+        message, _created = await _store_message(
             conversation=conversation, sender=self.user, body=body, client_id=client_id
         )
         # Sent after send_message returned, i.e. after its transaction committed.
