@@ -1,6 +1,7 @@
 """Websocket consumers: the citizen's chat window and the officer's desk (protocol in docs/protocol.md)."""
 import asyncio
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 from django.http import Http404
 
 from departments import selectors as department_selectors
@@ -29,17 +31,38 @@ _last_sweep = 0.0
 
 
 _message_pool: ThreadPoolExecutor | None = None
+_message_threads = 0
 
 
 def _store_message(**kwargs):
     """Run actions.send_message on the message threads (settings.CHAT_MESSAGE_THREADS) or the database thread."""
-    global _message_pool
+    global _message_pool, _message_threads
     threads = settings.CHAT_MESSAGE_THREADS
     if threads <= 0:
         return database_sync_to_async(actions.send_message)(**kwargs)
     if _message_pool is None:
         _message_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chat-message")
+        _message_threads = threads
     return database_sync_to_async(actions.send_message, thread_sensitive=False, executor=_message_pool)(**kwargs)
+
+
+def stop_message_threads() -> None:
+    """Close the message threads' database connections and the threads (before a test database is dropped)."""
+    global _message_pool
+    pool, _message_pool = _message_pool, None
+    if pool is None:
+        return
+    threads = _message_threads
+    # Each task waits at the barrier until all of them run, so each runs on a thread of its own.
+    barrier = threading.Barrier(threads)
+
+    def close_connections():
+        connections.close_all()
+        barrier.wait(timeout=10)
+
+    for future in [pool.submit(close_connections) for _ in range(threads)]:
+        future.result(timeout=15)
+    pool.shutdown(wait=True)
 
 
 def _int(frame: dict, key: str, *, minimum: int = 0) -> int:

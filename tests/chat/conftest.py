@@ -1,7 +1,16 @@
 import pytest
+from django.core.cache import cache
 
 from chat import actions
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters live in the cache and are keyed by user id, which tests reuse."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

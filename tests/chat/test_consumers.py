@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
 
-from chat import actions
+from chat import actions, consumers
 from chat.models import Conversation, Message
 from portal.asgi import application
 from tests import factories
@@ -18,9 +18,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 @pytest.fixture(autouse=True)
 async def close_consumer_connections():
-    """Close the connection the consumers' worker thread keeps, so the test database can be dropped."""
+    """Close the connections the consumers' threads keep, so the test database can be dropped."""
     yield
     await database_sync_to_async(connections.close_all)()
+    await sync_to_async(consumers.stop_message_threads, thread_sensitive=False)()
 
 
 @sync_to_async
@@ -233,3 +234,48 @@ async def test_pings_are_answered_and_not_counted_against_the_frame_limit(settin
     await chat.send_json_to({"type": "message", "client_id": "p1", "body": "还在吗？"})
     assert (await receive_until(chat, "ack"))["seq"] == 1
     await chat.disconnect()
+
+
+async def test_a_burst_from_the_desk_arrives_in_order_exactly_once():
+    window, citizen, officer, conversation = await setup_chat()
+    desk, ok, _ = await connect("/ws/desk/", officer)
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await chat.send_json_to({"type": "message", "client_id": "q", "body": "社保断了怎么办？"})
+    await receive_until(chat, "ack")
+    await desk.send_json_to({"type": "message", "conversation": conversation.id, "client_id": "a0", "body": "可以补缴。"})
+    await receive_until(desk, "ack")
+    # Ten more without waiting for acks: the short path, on the message threads where configured.
+    for n in range(1, 11):
+        await desk.send_json_to(
+            {"type": "message", "conversation": conversation.id, "client_id": f"a{n}", "body": f"第{n}条说明"}
+        )
+    acks = [await receive_until(desk, "ack") for _ in range(10)]
+    assert [a["client_id"] for a in acks] == [f"a{n}" for n in range(1, 11)]
+    seqs = [a["seq"] for a in acks]
+    assert seqs == list(range(seqs[0], seqs[0] + 10))
+    bodies = []
+    while len(bodies) < 10:
+        frame = await receive_until(chat, "message")
+        if frame["client_id"].startswith("a") and frame["client_id"] != "a0":
+            bodies.append((frame["seq"], frame["body"]))
+    assert bodies == [(seqs[n - 1], f"第{n}条说明") for n in range(1, 11)]
+    stored = await sync_to_async(Message.objects.filter(conversation=conversation, sender=officer).count)()
+    assert stored == 11
+    await chat.disconnect()
+    await desk.disconnect()
+
+
+@pytest.mark.parametrize(
+    "conversation_field, code",
+    [("abc", "bad_frame"), (0, "bad_frame"), (None, "bad_frame"), (999999, "not_found")],
+)
+async def test_desk_message_to_a_bad_conversation_gets_an_error_and_the_desk_goes_on(conversation_field, code):
+    window, citizen, officer, conversation = await setup_chat()
+    desk, ok, _ = await connect("/ws/desk/", officer)
+    await desk.send_json_to({"type": "message", "conversation": conversation_field, "client_id": "x", "body": "答复"})
+    error = await receive_until(desk, "error")
+    assert error["code"] == code and any("\u4e00" <= ch <= "\u9fff" for ch in error["message"])
+    await desk.send_json_to({"type": "state"})
+    assert (await receive_until(desk, "state"))["type"] == "state"
+    assert not await sync_to_async(Message.objects.filter(client_id="x").exists)()
+    await desk.disconnect()
