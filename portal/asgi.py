@@ -1,4 +1,5 @@
 """ASGI entry point: Django for HTTP, Channels for the duty room's websockets."""
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -18,3 +19,10 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded by now (Django, the apps, URL and template machinery) lives as long as the process.
+# Taking it out of the cyclic collector's view keeps full collections short: with 1,000 open sockets in
+# one process they stalled it for ~150 ms (200 msg/s, p99 177 ms; after the freeze 41 ms; see
+# docs/benchmarks.md).
+gc.collect()
+gc.freeze()
