@@ -77,7 +77,7 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
 
     handlers: dict[str, str] = {}
     frame_limit: ratelimit.LocalWindow
-    # Frames that cost nothing and are not counted against the per-user frame limit.
+    # Frames that cost nothing and are not counted against the frame limit.
     unmetered: frozenset[str] = frozenset()
     idle_timer: asyncio.TimerHandle | None = None
 

@@ -92,6 +92,7 @@ def _send(groups: list[str], payload: dict) -> None:
         try:
             send(group, payload)
         except Exception:
+            # Already committed: a failing channel layer must not fail the request.
             logger.exception("channel layer send to %s failed", group)
 
 
