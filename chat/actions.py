@@ -141,7 +141,10 @@ def acknowledge_statement(*, conversation: Conversation, citizen) -> Conversatio
     return conversation
 
 
-def _validate_body(body) -> str:
+RATE_LIMITED_TEXT = "发送太频繁了，请稍等片刻再发。"
+
+
+def validate_body(body) -> str:
     if not isinstance(body, str):
         raise ChatError("消息内容必须是文字。")
     body = body.strip()
@@ -152,7 +155,7 @@ def _validate_body(body) -> str:
     return body
 
 
-def _validate_client_id(client_id) -> str:
+def validate_client_id(client_id) -> str:
     if client_id in (None, ""):
         return ""
     if not isinstance(client_id, str) or len(client_id) > 64:
@@ -160,18 +163,20 @@ def _validate_client_id(client_id) -> str:
     return client_id
 
 
-def send_message(*, conversation: Conversation | int, sender, body, client_id="") -> tuple[Message, bool]:
+def send_message(
+    *, conversation: Conversation | int, sender, body, client_id="", counted: bool = False
+) -> tuple[Message, bool]:
     """Persist a message from the citizen or an officer; return it and whether it is new.
 
     Takes the conversation or its id: the action authorizes the sender itself, so a consumer need
     not load the conversation first. Sending the same client_id again returns the first message and
-    publishes nothing.
+    publishes nothing. counted: the caller has already counted it against the sender's rate limit.
     """
-    body = _validate_body(body)
-    client_id = _validate_client_id(client_id)
+    body = validate_body(body)
+    client_id = validate_client_id(client_id)
     conversation_id = conversation if isinstance(conversation, int) else conversation.pk
-    if not ratelimit.hit("chat_message", str(sender.pk)):
-        raise ChatError("发送太频繁了，请稍等片刻再发。", "rate_limited")
+    if not counted and not ratelimit.hit("chat_message", str(sender.pk)):
+        raise ChatError(RATE_LIMITED_TEXT, "rate_limited")
     try:
         message = _append_plain(conversation_id, sender=sender, body=body, client_id=client_id)
         if message is None:
@@ -188,17 +193,20 @@ def send_message(*, conversation: Conversation | int, sender, body, client_id=""
         return existing, False
 
 
-def _append_plain(conversation_id: int, *, sender, body: str, client_id: str) -> Message | None:
-    """Append a message to an established conversation in one transaction of one or two statements.
+def plain_append(
+    conversation_id: int, *, sender, body: str, client_id: str, now: datetime.datetime, vendor: str
+) -> tuple[list[tuple[str, list]], str] | None:
+    """Return the SQL that appends a message to an established conversation, and the sender kind.
 
     The hot path of the duty room: every message after the citizen's first question and the
     officer's first answer. One UPDATE ... RETURNING authorizes the sender (the citizen of the
-    conversation, or its officer while they still serve its window), takes the conversation's row
-    lock and reserves the next seq, instead of a locking SELECT with joins, an access check and an
-    UPDATE; on PostgreSQL the INSERT rides in the same statement, which commits by itself. Raw SQL
-    because the ORM's update() returns no columns (SQLite has RETURNING since 3.35). Anything else
-    (first question or answer, closed, someone else's) returns None: the caller goes the full way,
-    which explains a refusal.
+    conversation, or its officer while they still serve its active window), takes the conversation's
+    row lock and reserves the next seq, instead of a locking SELECT with joins, an access check and
+    an UPDATE. On PostgreSQL the INSERT rides in the same statement (a data-modifying CTE, which
+    commits by itself); SQLite, which has no such CTE, runs the two in one transaction. Raw SQL
+    because the ORM's update() returns no columns. No row back means the full way must decide (first
+    question or answer, closed, someone else's), which also words the refusal. Returns None for a
+    sender who is neither citizen nor officer.
     """
     table = Conversation._meta.db_table
     if sender.is_citizen:
@@ -216,47 +224,68 @@ def _append_plain(conversation_id: int, *, sender, body: str, client_id: str) ->
         who_params = [sender.id, sender.id]
     else:
         return None
-    now = timezone.now()
     update = (
         f"UPDATE {table} SET last_seq = last_seq + 1, last_message_at = %s "
         f"WHERE id = %s AND status <> %s AND {who} RETURNING id, last_seq, officer_id, window_id"
     )
-    update_params = [connection.ops.adapt_datetimefield_value(now), conversation_id, Status.CLOSED, *who_params]
+    update_params = [now, conversation_id, Status.CLOSED.value, *who_params]
     insert = (
         f"INSERT INTO {Message._meta.db_table} "
         "(conversation_id, seq, sender_id, sender_kind, body, client_id, created_at) "
     )
-    insert_params = [sender.id, kind, body, client_id, connection.ops.adapt_datetimefield_value(now)]
-    if connection.vendor == "postgresql":
+    insert_params = [sender.id, kind.value, body, client_id, now]
+    if vendor == "postgresql":
         sql = (
             f"WITH c AS ({update}), m AS ({insert} SELECT id, last_seq, %s, %s, %s, %s, %s FROM c RETURNING id) "
             "SELECT m.id, c.last_seq, c.officer_id, c.window_id FROM m, c"
         )
-        # One statement commits by itself; inside a caller's transaction a savepoint keeps a
-        # duplicate client id from aborting the caller's work.
-        guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-        with guard, connection.cursor() as cursor:
-            cursor.execute(sql, update_params + insert_params)
-            row = cursor.fetchone()
-    else:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(update, update_params)
-            reserved = cursor.fetchone()
-            if reserved is None:
-                return None
-            cursor.execute(
-                f"{insert} VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                [conversation_id, reserved[1], *insert_params],
-            )
-            row = (cursor.fetchone()[0], *reserved[1:])
-    if row is None:
-        return None
+        return [(sql, update_params + insert_params)], kind
+    # The second statement's seq comes from the first: the caller fills in the placeholder.
+    return [(update, update_params), (f"{insert} VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id", insert_params)], kind
+
+
+def appended_message(row, *, conversation_id: int, sender, kind: str, body: str, client_id: str, now) -> tuple[Message, list[str]]:
+    """Return the message stored by plain_append's statement (its row: id, seq, officer, window) and its audience."""
     message_id, seq, officer_id, window_id = row
     message = Message(
         id=message_id, conversation_id=conversation_id, seq=seq, sender=sender, sender_kind=kind,
         body=body, client_id=client_id, created_at=now,
     )
     audience = [conversation_group(conversation_id), user_group(officer_id) if officer_id else window_group(window_id)]
+    return message, audience
+
+
+def _append_plain(conversation_id: int, *, sender, body: str, client_id: str) -> Message | None:
+    """Store a message in an established conversation through plain_append, or return None."""
+    now = timezone.now()
+    planned = plain_append(
+        conversation_id, sender=sender, body=body, client_id=client_id,
+        now=connection.ops.adapt_datetimefield_value(now), vendor=connection.vendor,
+    )
+    if planned is None:
+        return None
+    statements, kind = planned
+    if len(statements) == 1:
+        # One statement commits by itself; inside a caller's transaction a savepoint keeps a
+        # duplicate client id from aborting the caller's work.
+        guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+        with guard, connection.cursor() as cursor:
+            cursor.execute(*statements[0])
+            row = cursor.fetchone()
+    else:
+        (update, update_params), (insert, insert_params) = statements
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(update, update_params)
+            reserved = cursor.fetchone()
+            if reserved is None:
+                return None
+            cursor.execute(insert, [conversation_id, reserved[1], *insert_params])
+            row = (cursor.fetchone()[0], *reserved[1:])
+    if row is None:
+        return None
+    message, audience = appended_message(
+        row, conversation_id=conversation_id, sender=sender, kind=kind, body=body, client_id=client_id, now=now
+    )
     send_event_on_commit(audience, "message.new", {"message": message_payload(message)})
     return message
 
@@ -499,7 +528,7 @@ def transfer_conversation(*, conversation: Conversation, officer, to_window: Win
 @transaction.atomic
 def post_system_notice(*, conversation: Conversation, body: str) -> Message:
     """Add a system line to a conversation, open or closed (e.g. the reply to a case), and publish it."""
-    body = _validate_body(body)
+    body = validate_body(body)
     return _system(_locked(conversation), body)
 
 

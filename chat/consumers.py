@@ -1,22 +1,19 @@
 """Websocket consumers: the citizen's chat window and the officer's desk (protocol in docs/protocol.md)."""
 import asyncio
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connections
 from django.http import Http404
 
 from departments import selectors as department_selectors
 from portal import ratelimit
 
-from . import actions, desk_state, selectors
+from . import actions, desk_state, selectors, store
 from .actions import ChatError
 from .events import conversation_group, user_group, window_group
 from .payloads import conversation_payload, message_payload
@@ -28,41 +25,6 @@ CLOSE_IDLE = 4408
 # (and, through the shared cache, at most once per 5 s across all processes).
 SWEEP_EVERY_SECONDS = 5
 _last_sweep = 0.0
-
-
-_message_pool: ThreadPoolExecutor | None = None
-_message_threads = 0
-
-
-def _store_message(**kwargs):
-    """Run actions.send_message on the message threads (settings.CHAT_MESSAGE_THREADS) or the database thread."""
-    global _message_pool, _message_threads
-    threads = settings.CHAT_MESSAGE_THREADS
-    if threads <= 0:
-        return database_sync_to_async(actions.send_message)(**kwargs)
-    if _message_pool is None:
-        _message_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chat-message")
-        _message_threads = threads
-    return database_sync_to_async(actions.send_message, thread_sensitive=False, executor=_message_pool)(**kwargs)
-
-
-def stop_message_threads() -> None:
-    """Close the message threads' database connections and the threads (before a test database is dropped)."""
-    global _message_pool
-    pool, _message_pool = _message_pool, None
-    if pool is None:
-        return
-    threads = _message_threads
-    # Each task waits at the barrier until all of them run, so each runs on a thread of its own.
-    barrier = threading.Barrier(threads)
-
-    def close_connections():
-        connections.close_all()
-        barrier.wait(timeout=10)
-
-    for future in [pool.submit(close_connections) for _ in range(threads)]:
-        future.result(timeout=15)
-    pool.shutdown(wait=True)
 
 
 def _int(frame: dict, key: str, *, minimum: int = 0) -> int:
@@ -171,9 +133,9 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
-    async def send_message_frame(self, conversation, body, client_id):
-        message, _created = await _store_message(
-            conversation=conversation, sender=self.user, body=body, client_id=client_id
+    async def send_message_frame(self, conversation_id: int, body, client_id):
+        message, _created = await store.send_message(
+            conversation_id=conversation_id, sender=self.user, body=body, client_id=client_id
         )
         # Sent after send_message returned, i.e. after its transaction committed.
         await self.send_json(
@@ -253,7 +215,7 @@ class ChatConsumer(BaseConsumer):
         await database_sync_to_async(actions.acknowledge_statement)(conversation=self.conversation, citizen=self.user)
 
     async def on_message(self, frame):
-        await self.send_message_frame(self.conversation, frame.get("body"), frame.get("client_id"))
+        await self.send_message_frame(self.conversation.id, frame.get("body"), frame.get("client_id"))
 
     async def on_typing(self, frame):
         await database_sync_to_async(actions.notify_typing)(conversation=self.conversation, user=self.user)

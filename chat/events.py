@@ -100,3 +100,9 @@ def send_event_on_commit(groups: list[str], event_type: str, data: dict) -> None
     """Send {"type": event_type, **data} to each group once the current transaction commits."""
     payload = {"type": event_type, **data}
     transaction.on_commit(lambda: _send(list(dict.fromkeys(groups)), payload))
+
+
+def send_event_now(groups: list[str], event_type: str, data: dict) -> None:
+    """From the event loop, for a write that has already committed: queue the event behind the others."""
+    loop = asyncio.get_running_loop()
+    _put(loop, list(dict.fromkeys(groups)), {"type": event_type, **data})

@@ -209,10 +209,6 @@ CHAT_MESSAGE_MAX_LENGTH = 2000
 # A socket that sends nothing for this long is closed (the pages ping every 20 s and reconnect by
 # themselves); 0 turns the check off.
 WS_IDLE_TIMEOUT_SECONDS = int(os.environ.get("WS_IDLE_TIMEOUT_SECONDS", "90"))
-# Threads per process that store chat messages, beside Channels' one database thread for everything
-# else: a message waits on the database for most of its time, so on PostgreSQL a few threads overlap
-# those waits. 0 (the SQLite default, where writers take turns anyway) uses the one thread.
-CHAT_MESSAGE_THREADS = int(os.environ.get("CHAT_MESSAGE_THREADS", "4" if DATABASE_URL else "0"))
 # Working days a case (转办件) has for its answer, by target.
 CASE_DUE_WORKING_DAYS = {"governor_mailbox": 15, "director_mailbox": 15, "department": 5}
 # How long transcripts are kept; `manage.py purge_expired` deletes older closed months, keeping their figures.

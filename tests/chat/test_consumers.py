@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
 
-from chat import actions, consumers
+from chat import actions, store
 from chat.models import Conversation, Message
 from portal.asgi import application
 from tests import factories
@@ -18,10 +18,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 @pytest.fixture(autouse=True)
 async def close_consumer_connections():
-    """Close the connections the consumers' threads keep, so the test database can be dropped."""
+    """Close the connections the consumers keep (thread and event loop), so the test database can be dropped."""
     yield
     await database_sync_to_async(connections.close_all)()
-    await sync_to_async(consumers.stop_message_threads, thread_sensitive=False)()
+    await store.close_connections()
 
 
 @sync_to_async
@@ -244,7 +244,7 @@ async def test_a_burst_from_the_desk_arrives_in_order_exactly_once():
     await receive_until(chat, "ack")
     await desk.send_json_to({"type": "message", "conversation": conversation.id, "client_id": "a0", "body": "可以补缴。"})
     await receive_until(desk, "ack")
-    # Ten more without waiting for acks: the short path, on the message threads where configured.
+    # Ten more without waiting for acks: the short path, from the event loop on PostgreSQL.
     for n in range(1, 11):
         await desk.send_json_to(
             {"type": "message", "conversation": conversation.id, "client_id": f"a{n}", "body": f"第{n}条说明"}
