@@ -240,12 +240,15 @@ def plain_append(
             "SELECT m.id, c.last_seq, c.officer_id, c.window_id FROM m, c"
         )
         return [(sql, update_params + insert_params)], kind
-    # The second statement's seq comes from the first: the caller fills in the placeholder.
-    return [(update, update_params), (f"{insert} VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id", insert_params)], kind
+    # The INSERT's conversation and seq come first and from the UPDATE's row: the caller adds them.
+    insert_one = f"{insert} VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id"
+    return [(update, update_params), (insert_one, insert_params)], kind
 
 
-def appended_message(row, *, conversation_id: int, sender, kind: str, body: str, client_id: str, now) -> tuple[Message, list[str]]:
-    """Return the message stored by plain_append's statement (its row: id, seq, officer, window) and its audience."""
+def appended_message(
+    row, *, conversation_id: int, sender, kind: str, body: str, client_id: str, now
+) -> tuple[Message, list[str]]:
+    """Return the message that plain_append stored (row: id, seq, officer, window) and the groups to tell."""
     message_id, seq, officer_id, window_id = row
     message = Message(
         id=message_id, conversation_id=conversation_id, seq=seq, sender=sender, sender_kind=kind,

@@ -3,6 +3,7 @@ everything takes the database thread. Either way the user sees the same behaviou
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.core.cache import cache
 from django.db import connection, connections
 
 from chat import actions, store
@@ -72,7 +73,7 @@ async def test_refusals_and_bad_input_are_worded_in_chinese_and_store_nothing():
 async def test_the_rate_limit_holds_on_the_loop(settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "chat_message": (3, 60)}
     window, citizen, officer, conversation = await answered_chat()
-    await sync_to_async(lambda: __import__("django.core.cache").core.cache.cache.clear())()
+    await sync_to_async(cache.clear)()
     for n in range(3):
         await store.send_message(conversation_id=conversation.id, sender=citizen, body=f"第{n}条", client_id=f"r{n}")
     with pytest.raises(actions.ChatError) as error:
