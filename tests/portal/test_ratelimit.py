@@ -1,4 +1,5 @@
 """Rate limits: the same counts on the local cache (embedded) and on a real Redis (production)."""
+import asyncio
 import time
 
 import pytest
@@ -52,3 +53,17 @@ def test_a_local_window_counts_per_object_and_starts_over():
     assert other.hit()
     time.sleep(0.25)
     assert limit.hit()
+
+
+@pytest.mark.asyncio
+async def test_a_burst_on_the_event_loop_waits_for_connections_instead_of_failing(redis_url, settings):
+    """Hundreds of sockets counting at once (ahit) share a few Redis connections; none fails, none miscounts."""
+    settings.REDIS_URL = redis_url
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "chat_message": (150, 60)}
+    redis.Redis.from_url(redis_url).flushdb()
+    burst = ratelimit.ASYNC_CONNECTIONS * 10
+    results = await asyncio.gather(*[ratelimit.ahit("chat_message", "officer-7") for _ in range(burst)])
+    assert results.count(True) == 150
+    client = redis.Redis.from_url(redis_url)
+    (key,) = client.keys("rl:chat_message:officer-7:*")
+    assert int(client.get(key)) == burst
