@@ -86,7 +86,13 @@ async def test_a_lost_database_connection_costs_no_message():
     window, citizen, officer, conversation = await answered_chat()
     await store.send_message(conversation_id=conversation.id, sender=citizen, body="第一条", client_id="k1")
     if not store.on_loop():
-        pytest.skip("on SQLite every message takes the database thread: there is no loop connection to lose")
+        # SQLite: every message takes the database thread; a connection closed under it is reopened.
+        await database_sync_to_async(connections.close_all)()
+        message, created = await store.send_message(
+            conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2"
+        )
+        assert created and [row[1] for row in await stored(conversation.id)][-2:] == ["k1", "k2"]
+        return
     # The server ends the loop's connection, as a PostgreSQL restart would.
     pid = store._loop_connection().connection.info.backend_pid
     await sync_to_async(lambda: connection.cursor().execute("SELECT pg_terminate_backend(%s)", [pid]))()
