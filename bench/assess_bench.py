@@ -6,7 +6,7 @@
 
 Uses its own database (SQLITE_PATH, default /tmp/zwt-assess-bench.sqlite3), never the project's db.sqlite3:
 migrates it, loads seed_demo's departments, windows and officers, generates one calendar month of history
-(the month before the current one) with oversight.history.generate_history, then times
+(the month before the current one) with demo.history.generate_history, then times
   - figures: oversight.figures.compute for the month, every department, window and officer;
   - xlsx: `manage.py assess --month M --xlsx FILE` end to end (figures + workbook + file);
   - dashboard: everything the supervisor dashboard computes, hot topics (jieba) included.
@@ -39,7 +39,7 @@ from django.db import connection  # noqa: E402
 
 from chat.models import Conversation, Message  # noqa: E402
 from oversight import dashboard, figures  # noqa: E402
-from oversight.history import generate_history  # noqa: E402
+from demo.history import generate_history  # noqa: E402
 from oversight.periods import previous_month  # noqa: E402
 
 LIMITS = {"figures_seconds": 5.0, "xlsx_seconds": 10.0}

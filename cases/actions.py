@@ -13,6 +13,7 @@ from chat.models import Conversation, Message, SenderKind
 from chat.models import Status as ConversationStatus
 from departments.calendar import end_of_working_days_after
 from departments.models import Department, Window
+from infra.errors import DomainError
 
 from . import numbers, referrals, selectors
 from .models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, EventKind, TargetKind
@@ -26,13 +27,8 @@ REASON_MAX = 500
 _NOTICE_REPLY_MAX = 1500
 
 
-class CaseError(Exception):
-    """A request the case rules refuse; the message is shown to the user as it is."""
-
-    def __init__(self, message: str, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class CaseError(DomainError):
+    """A request the case rules refuse."""
 
 
 @dataclasses.dataclass(frozen=True)

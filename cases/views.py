@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat import selectors as chat_selectors
 from departments.models import Department, Window
-from portal import ratelimit
+from infra import ratelimit
 
 from . import actions, selectors
 from .models import CaseStatus, TargetKind

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from departments.calendar import end_of_next_working_day
 from departments.models import Window
-from portal import ratelimit
+from infra import ratelimit
+from infra.errors import DomainError
 
 from . import selectors
 from .events import conversation_group, send_event_on_commit, user_group, window_group
@@ -32,13 +33,8 @@ from .models import (
 from .payloads import conversation_payload, iso, message_payload
 
 
-class ChatError(Exception):
-    """A request the duty rules refuse; the message is shown to the user as it is."""
-
-    def __init__(self, message: str, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class ChatError(DomainError):
+    """A request the duty rules refuse."""
 
 
 def _locked(conversation: Conversation | int) -> Conversation:

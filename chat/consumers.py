@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from departments import selectors as department_selectors
-from portal import ratelimit
+from infra import ratelimit
 
 from . import actions, desk_state, selectors, store
 from .actions import ChatError

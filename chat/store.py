@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.db import connections
 from django.utils import timezone
 
-from portal import ratelimit
+from infra import ratelimit
 
 from . import actions
 from .actions import ChatError

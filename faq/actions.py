@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from chat.models import EXEMPT_CLASSIFICATIONS, Conversation, SenderKind, Status
 from departments.models import Department, Window
+from infra.errors import DomainError
 
 from . import selectors
 from .engine import embedder as embedding
@@ -15,12 +16,8 @@ from .models import Entry, IndexState, Source
 from .selectors import ANSWER_MAX, QUESTION_MAX
 
 
-class FaqError(Exception):
-    """Input the knowledge base refuses; the message is shown to the user as it is."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class FaqError(DomainError):
+    """Input the knowledge base refuses."""
 
 
 def _touch_index() -> None:

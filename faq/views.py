@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from chat import selectors as chat_selectors
 from chat.models import Status as ChatStatus
 from departments import selectors as department_selectors
-from portal import ratelimit
+from infra import ratelimit
 
 from . import actions, selectors
 from .forms import PublishForm, SearchForm

@@ -8,6 +8,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from chat.models import Conversation, Message, Status
+from infra.errors import DomainError
 
 from . import figures, topics
 from .models import AuditAction, AuditLog, MonthlyFigure
@@ -17,8 +18,8 @@ DEFAULT_RETENTION_DAYS = 730
 PURGE_BATCH = 2000
 
 
-class OversightError(Exception):
-    """A request oversight refuses; the message is shown to the user as it is."""
+class OversightError(DomainError):
+    """A request oversight refuses."""
 
 
 def record_audit(*, actor, action: str, object_type: str = "", object_id="", summary: str = "",

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "cases",
     "oversight",
     "faq",
+    "demo",
 ]
 
 MIDDLEWARE = [

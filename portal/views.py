@@ -10,7 +10,7 @@ from cases import selectors as case_selectors
 from chat import selectors as chat_selectors
 from departments import selectors as department_selectors
 
-from . import ratelimit
+from infra import ratelimit
 from .actions import register_citizen
 from .forms import LoginForm, RegistrationForm
 

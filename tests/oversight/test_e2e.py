@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from departments.demo_data import DEMO_PASSWORD
+from demo.demo_data import DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 

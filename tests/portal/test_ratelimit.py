@@ -6,7 +6,7 @@ import pytest
 import redis
 from django.core.cache import cache
 
-from portal import ratelimit
+from infra import ratelimit
 
 
 @pytest.fixture(params=["cache", "redis"])

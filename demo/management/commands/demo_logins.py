@@ -1,7 +1,7 @@
 """Print the demo logins as a small table: role, username, password and the page to open."""
 from django.core.management.base import BaseCommand
 
-from departments import demo_data
+from demo import demo_data
 from portal.models import User
 
 START_PAGES = {"admin": "/admin/", "supervisor": "/admin/", "officer": "/desk/", "citizen": "/"}

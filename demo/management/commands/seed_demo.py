@@ -16,7 +16,8 @@ from django.db import transaction
 from tqdm import tqdm
 
 from chat.models import CannedReply
-from departments import demo_data
+from demo import demo_data
+from demo.history import generate_history
 from departments.actions import seed_calendar_from_package
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
 from portal.actions import create_staff_user, make_supervisor_member, register_citizen
@@ -169,13 +170,4 @@ class Command(BaseCommand):
             user.save(update_fields=changed)
 
     def generate_history(self, days: int, scale: int) -> None:
-        try:
-            from oversight.history import generate_history
-        except ImportError as error:
-            self.stderr.write(
-                self.style.WARNING(
-                    f"无法载入历史数据生成器 oversight.history（{error}），已跳过 --history-days；其余演示数据已载入。"
-                )
-            )
-            return
         generate_history(days=days, scale=scale, stdout=self.stdout)

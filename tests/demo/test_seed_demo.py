@@ -1,13 +1,12 @@
 """`seed_demo` and `demo_logins`: the demo data a new user sees after `make run`."""
 import io
-import sys
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from chat.models import CannedReply
-from departments import demo_data
+from demo import demo_data
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
 from faq import selectors as faq_selectors
 from faq.models import Entry
@@ -118,13 +117,6 @@ def test_canned_replies_include_the_reports_polite_closing():
     assert "如果您没有其它问题，我就不回复了，还有其它咨询要答复，请谅解。" in bodies
     assert CannedReply.objects.filter(window__name="交通车管").count() == 2
     assert CannedReply.objects.filter(window__name="治安户籍").count() == 2
-
-
-def test_history_is_skipped_with_a_clear_message_when_the_generator_is_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "oversight.history", None)  # as before oversight/history.py exists
-    output = seed("--history-days", "3")
-    assert "已跳过 --history-days" in output
-    assert Window.objects.count() == 69
 
 
 def test_demo_logins_lists_roles_usernames_and_pages():
