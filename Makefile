@@ -12,7 +12,7 @@ PORT ?= 8000
 # Extra pytest arguments for the test targets, e.g. `make test-sqlite ARGS="-x tests/chat"`.
 ARGS ?=
 
-.PHONY: run run-prod test test-sqlite test-postgres setup venv migrate demo static clean
+.PHONY: run run-prod test test-sqlite test-postgres lint setup venv migrate demo static clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "需要 Python 3.11：找不到 python3.11，python3 也不是 3.11 / Python 3.11 is required"; exit 1; }
@@ -60,6 +60,11 @@ test-sqlite: venv
 test-postgres: venv
 	@echo "==> Database tests again on a throwaway PostgreSQL"
 	$(PY) -m tests.services postgres -- $(PY) -m pytest -m "not e2e" --db-tests-only --durations=5 $(ARGS)
+
+# The import direction between the apps (contracts in pyproject.toml), then ruff's lint rules.
+lint: venv
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles

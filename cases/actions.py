@@ -1,6 +1,5 @@
 """Writes for cases (转办件). Each action is one transaction; chat lines are published after commit."""
 import dataclasses
-import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -11,14 +10,16 @@ from chat import actions as chat_actions
 from chat import selectors as chat_selectors
 from chat.models import Conversation, Message, SenderKind
 from chat.models import Status as ConversationStatus
-from departments.calendar import end_of_working_days_after
+from departments.calendar import due_text, end_of_working_days_after
 from departments.models import Department, Window
 from infra.errors import DomainError
 
 from . import numbers, referrals, selectors
 from .models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, EventKind, TargetKind
 
-DEFAULT_DUE_WORKING_DAYS = {"governor_mailbox": 15, "director_mailbox": 15, "department": 5}
+# Working days each target has for its answer (办理期限); a deployment may override it with
+# settings.CASE_DUE_WORKING_DAYS (same keys).
+DUE_WORKING_DAYS = {TargetKind.GOVERNOR_MAILBOX: 15, TargetKind.DIRECTOR_MAILBOX: 15, TargetKind.DEPARTMENT: 5}
 QUESTION_MAX = 2000
 NOTE_MAX = 1000
 REPLY_MAX = 5000
@@ -39,16 +40,12 @@ class Escalation:
 
 
 def due_working_days(target_kind: str) -> int:
-    """Return the working days a target has to answer (settings.CASE_DUE_WORKING_DAYS)."""
-    days = getattr(settings, "CASE_DUE_WORKING_DAYS", DEFAULT_DUE_WORKING_DAYS)
-    value = days.get(target_kind, DEFAULT_DUE_WORKING_DAYS[target_kind])
+    """Return the working days a target has to answer: DUE_WORKING_DAYS or the settings' override."""
+    days = getattr(settings, "CASE_DUE_WORKING_DAYS", DUE_WORKING_DAYS)
+    value = days.get(target_kind, DUE_WORKING_DAYS[target_kind])
     if not isinstance(value, int) or value < 1:
         raise CaseError(f"办理期限配置有误：{target_kind} 必须是正整数。", "config")
     return value
-
-
-def due_text(due_at: datetime.datetime) -> str:
-    return f"{timezone.localtime(due_at):%Y年%m月%d日} 下班前"
 
 
 def _text(value, *, field: str, maximum: int, required: bool = False) -> str:

@@ -14,8 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from departments.models import Department
+from infra.admin import ReadOnlyMixin
+from infra.privacy import person_label
 
-from . import actions, selectors
+from . import actions, selectors, workflow
 from .models import Case, CaseEvent, CaseStatus
 
 
@@ -38,19 +40,12 @@ class AttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CaseEventInline(admin.TabularInline):
+class CaseEventInline(ReadOnlyMixin, admin.TabularInline):
     model = CaseEvent
     fields = ("created_at", "kind", "actor", "from_status", "to_status", "department", "note")
     readonly_fields = fields
     extra = 0
-    can_delete = False
     ordering = ("created_at", "id")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Case)
@@ -106,7 +101,7 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("市民"))
     def citizen_masked(self, case: Case) -> str:
-        return case.citizen.masked_phone or str(case.citizen)
+        return person_label(case.citizen)
 
     def changelist_view(self, request, extra_context=None):
         queryset = self.get_queryset(request)
@@ -170,48 +165,22 @@ class CaseAdmin(admin.ModelAdmin):
             raise Http404("没有找到这个转办件。")
         if not self.has_change_permission(request, case):
             raise PermissionDenied
-        department = selectors.active_department(request.POST.get("department"))
-        steps = {
-            "accept": lambda: actions.accept_case(case=case, by=request.user),
-            "reply": lambda: actions.reply_case(case=case, by=request.user, reply=request.POST.get("reply", "")),
-            "close": lambda: actions.close_case(case=case, by=request.user),
-            "return": lambda: actions.return_case(case=case, by=request.user, reason=request.POST.get("reason", "")),
-            "pass_on": lambda: actions.pass_on_case(
-                case=case, by=request.user, to_department=department, note=request.POST.get("note", "")
-            ),
-            "assign": lambda: actions.assign_lead_unit(
-                case=case, by=request.user, department=department, note=request.POST.get("note", "")
-            ),
-        }
-        step = steps.get(request.POST.get("step", ""))
-        if step is None:
-            self.message_user(request, "不支持的操作。", messages.ERROR)
+        try:
+            done = workflow.run_step(request.POST.get("step", ""), case=case, by=request.user, form=request.POST)
+        except actions.CaseError as error:
+            self.message_user(request, error.message, messages.ERROR)
         else:
-            try:
-                step()
-            except actions.CaseError as error:
-                self.message_user(request, error.message, messages.ERROR)
-            else:
-                self.message_user(request, "操作已完成。", messages.SUCCESS)
+            self.message_user(request, done, messages.SUCCESS)
         return redirect(reverse("admin:cases_case_change", args=[case.pk]))
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("case", "kind", "actor", "from_status", "to_status", "department", "short_note", "created_at")
     list_filter = ("kind", "to_status", "department")
     list_select_related = ("case", "actor", "department")
     search_fields = ("=case__tracking_number",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("说明"))
     def short_note(self, event: CaseEvent) -> str:

@@ -81,10 +81,6 @@ def cases_of_citizen(user) -> QuerySet[Case]:
     return Case.objects.filter(citizen=user).select_related("lead_unit", "target_department").order_by("-created_at")
 
 
-def cases_of_conversation(conversation) -> QuerySet[Case]:
-    return Case.objects.filter(source_conversation=conversation).order_by("-created_at")
-
-
 def events_of(case: Case) -> QuerySet[CaseEvent]:
     return case.events.select_related("actor", "department").order_by("created_at", "id")
 

@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import selectors as chat_selectors
+from departments.calendar import due_text
 from departments.models import Department, Window
 from infra import ratelimit
 
-from . import actions, selectors
+from . import actions, selectors, workflow
 from .models import CaseStatus, TargetKind
 
 LOOKUP_ERROR = "受理编号或查询码不正确。"
@@ -82,24 +83,6 @@ def _window(value) -> Window | None:
         return None
 
 
-STEPS = {
-    "accept": lambda case, user, post: actions.accept_case(case=case, by=user),
-    "reply": lambda case, user, post: actions.reply_case(case=case, by=user, reply=post.get("reply", "")),
-    "close": lambda case, user, post: actions.close_case(case=case, by=user),
-    "return": lambda case, user, post: actions.return_case(case=case, by=user, reason=post.get("reason", "")),
-    "pass_on": lambda case, user, post: actions.pass_on_case(
-        case=case, by=user, to_department=selectors.active_department(post.get("department")), note=post.get("note", "")
-    ),
-}
-STEP_DONE = {
-    "accept": "已受理。",
-    "reply": "答复已发布，市民会收到通知。",
-    "close": "已办结。",
-    "return": "已退回，市民会看到退回原因。",
-    "pass_on": "已转交。",
-}
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def desk_detail(request, case_id: int):
@@ -107,17 +90,14 @@ def desk_detail(request, case_id: int):
     case = selectors.access_case(request.user, case_id)
     if request.method == "POST":
         step = request.POST.get("step", "")
-        if step not in STEPS:
-            messages.error(request, "不支持的操作。")
+        try:
+            done = workflow.run_step(step, case=case, by=request.user, form=request.POST, desk=True)
+        except actions.CaseError as error:
+            messages.error(request, error.message)
         else:
-            try:
-                STEPS[step](case, request.user, request.POST)
-            except actions.CaseError as error:
-                messages.error(request, error.message)
-            else:
-                messages.success(request, STEP_DONE[step])
-                if step == "pass_on":
-                    return redirect("cases:desk_list")
+            messages.success(request, done)
+            if step == "pass_on":  # the case now belongs to another department
+                return redirect("cases:desk_list")
         return redirect("cases:desk_detail", case_id=case.id)
     return render(
         request,
@@ -222,7 +202,7 @@ def api_escalate(request):
                 "target": case.target_label,
                 "status": case.get_status_display(),
                 "due_at": case.due_at.isoformat(),
-                "due_text": actions.due_text(case.due_at),
+                "due_text": due_text(case.due_at),
             },
             "message": {"conversation": conversation.id, "seq": escalation.message.seq},
         },

@@ -7,59 +7,30 @@ from django.contrib import admin
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from infra.admin import ReadOnlyMixin
+from infra.privacy import person_label
+
 from .models import CannedReply, Conversation, DeskConnection, Message, OfficerPresence, PresenceInterval, Transfer
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Show rows that only the chat actions may write: no adding, changing or deleting here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Rows that only the chat actions write."""
 
 
-def _person(user) -> str:
-    """Name a user in a list, hiding the middle of a citizen's mobile number."""
-    if user is None:
-        return "—"
-    if user.is_citizen and user.phone:
-        return user.masked_phone
-    return str(user)
-
-
-class MessageInline(admin.TabularInline):
+class MessageInline(ReadOnlyMixin, admin.TabularInline):
     model = Message
     fields = ("seq", "created_at", "sender_kind", "sender", "body")
     readonly_fields = fields
     extra = 0
-    can_delete = False
     ordering = ("seq",)
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class TransferInline(admin.TabularInline):
+class TransferInline(ReadOnlyMixin, admin.TabularInline):
     model = Transfer
     fk_name = "conversation"
     fields = ("created_at", "from_window", "to_window", "by", "note")
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Conversation)
@@ -121,7 +92,7 @@ class ConversationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("市民"), ordering="citizen__username")
     def citizen_masked(self, conversation: Conversation) -> str:
-        return _person(conversation.citizen)
+        return person_label(conversation.citizen)
 
 
 @admin.register(Message)
@@ -134,7 +105,7 @@ class MessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("发送人"), ordering="sender__username")
     def sender_masked(self, message: Message) -> str:
-        return _person(message.sender)
+        return person_label(message.sender) or "—"
 
     @admin.display(description=_("内容"))
     def short_body(self, message: Message) -> str:

@@ -25,11 +25,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from cases.actions import due_working_days
 from cases.models import Case, CaseStatus, TargetKind
 from cases.numbers import hash_query_code, new_query_code
 from chat.models import Classification, Conversation, Message, PresenceInterval, SenderKind, Status, Transfer
 from departments.calendar import end_of_next_working_day, end_of_working_days_after, is_working_day
 from departments.models import Window
+from infra.errors import DomainError
+from infra.roles import Role
 
 from . import history_data as data
 
@@ -47,12 +50,11 @@ RATING_WEIGHTS = [(5, 55), (4, 25), (3, 10), (2, 6), (1, 4)]
 TRANSFER_SHARE = 0.04
 CASE_SHARE = 0.015
 CASE_TARGETS = [(TargetKind.DEPARTMENT, 70), (TargetKind.DIRECTOR_MAILBOX, 20), (TargetKind.GOVERNOR_MAILBOX, 10)]
-CASE_DUE_DAYS = {TargetKind.DEPARTMENT: 5, TargetKind.DIRECTOR_MAILBOX: 15, TargetKind.GOVERNOR_MAILBOX: 15}
 # Generated tracking numbers use the top of each day's range, far from the live counter.
 CASE_NUMBER_START = 900001
 
 
-class HistoryError(ValueError):
+class HistoryError(DomainError):
     """Generation refused; the message is shown to the user as it is."""
 
 
@@ -176,7 +178,7 @@ def _ensure_citizens(count: int, first_day: datetime.date, stdout) -> list[int]:
             phone = f"{CITIZEN_PHONE_PREFIX}{number:08d}"
             users.append(User(
                 username=f"{CITIZEN_PREFIX}{number:07d}", phone=None if phone in taken else phone,
-                role="citizen", password=password, date_joined=joined,
+                role=Role.CITIZEN, password=password, date_joined=joined,
             ))
         for index in tqdm(range(0, len(users), 5000), desc="市民", file=sys.stderr, disable=None):
             User.objects.bulk_create(users[index:index + 5000], batch_size=5000)
@@ -463,7 +465,7 @@ class _Handovers:
         day = timezone.localtime(_aware(created)).date()
         key = (day, kind)
         if key not in self.due:
-            self.due[key] = end_of_working_days_after(_aware(created), CASE_DUE_DAYS[kind]).timestamp()
+            self.due[key] = end_of_working_days_after(_aware(created), due_working_days(kind)).timestamp()
         due = self.due[key]
         number = f"ZWT{day:%Y%m%d}-{self.numbers[day]:06d}"
         self.numbers[day] += 1

@@ -3,7 +3,21 @@ import datetime
 
 from django.db import transaction
 
-from .models import CalendarDay, CalendarYear, DayKind
+from .models import CalendarDay, CalendarYear, DayKind, Department, Window
+
+
+@transaction.atomic
+def ensure_department(*, name: str) -> Department:
+    """Return the department of that name, creating it (with no windows) when it does not exist yet."""
+    department, _ = Department.objects.get_or_create(name=name)
+    return department
+
+
+@transaction.atomic
+def ensure_window(*, department: Department, name: str) -> Window:
+    """Return the department's window of that name, creating it with an empty duty statement to fill in."""
+    window, _ = Window.objects.get_or_create(department=department, name=name, defaults={"duty_statement": ""})
+    return window
 
 
 @transaction.atomic

@@ -31,11 +31,6 @@ def is_working_day(day: datetime.date) -> bool:
     return _is_working(day, exceptions, years)
 
 
-def is_known_year(year: int) -> bool:
-    """Return whether the official holiday schedule of the year has been entered."""
-    return CalendarYear.objects.filter(year=year).exists()
-
-
 def working_days_after(day: datetime.date, count: int) -> datetime.date:
     """Return the count-th working day after the given date (count >= 1)."""
     if count < 1:
@@ -58,6 +53,12 @@ def working_days_after(day: datetime.date, count: int) -> datetime.date:
 def end_of_day(day: datetime.date) -> datetime.datetime:
     """Return the last moment of the date in the project's time zone."""
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(23, 59, 59)))
+
+
+def due_text(due_at: datetime.datetime) -> str:
+    """Word a due time for citizens as the pages do: 2026年10月8日 下班前."""
+    day = timezone.localtime(due_at).date()
+    return f"{day.year}年{day.month}月{day.day}日 下班前"
 
 
 def end_of_next_working_day(moment: datetime.datetime) -> datetime.datetime:

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from infra.roles import Role
+
 
 class Level(models.TextChoices):
     PROVINCE = "province", _("省级")
@@ -57,7 +59,7 @@ class Window(models.Model):
         verbose_name=_("值班人员"),
         blank=True,
         related_name="windows",
-        limit_choices_to={"role": "officer"},
+        limit_choices_to={"role": Role.OFFICER},
     )
     max_concurrent_chats = models.PositiveSmallIntegerField(
         _("每人最多同时会话"), default=10, help_text=_("一名值班人员在本窗口同时处理的会话上限")

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat.models import EXEMPT_CLASSIFICATIONS, Conversation, SenderKind, Status
+from departments import actions as department_actions
 from departments.models import Department, Window
 from infra.errors import DomainError
 
@@ -185,15 +186,13 @@ def import_entries(
                 continue
             department = record.department or departments.get(record.department_name)
             if department is None:
-                department, _ = Department.objects.get_or_create(name=record.department_name)
+                department = department_actions.ensure_department(name=record.department_name)
                 departments[record.department_name] = department
             window = record.window
             if window is None and record.window_name:
                 window = windows.get((record.department_name, record.window_name))
                 if window is None:
-                    window, _ = Window.objects.get_or_create(
-                        department=department, name=record.window_name, defaults={"duty_statement": ""}
-                    )
+                    window = department_actions.ensure_window(department=department, name=record.window_name)
                     windows[(record.department_name, record.window_name)] = window
             entry.department, entry.window = department, window
             try:

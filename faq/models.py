@@ -50,7 +50,7 @@ class Entry(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    # The search index of this entry, written by the actions (faq.actions.index_entries).
+    # The search index of this entry, written by the actions (faq.actions._index_fields).
     question_vector = models.BinaryField(_("问题向量"), null=True, blank=True, editable=False)
     passage_vector = models.BinaryField(_("全文向量"), null=True, blank=True, editable=False)
     vector_model = models.CharField(_("向量模型"), max_length=64, blank=True, editable=False)

@@ -14,7 +14,6 @@ from . import figures, topics
 from .models import AuditAction, AuditLog, MonthlyFigure
 from .periods import Period, month_period
 
-DEFAULT_RETENTION_DAYS = 730
 PURGE_BATCH = 2000
 
 
@@ -68,8 +67,8 @@ def snapshot_month(*, period: Period, now: datetime.datetime | None = None) -> i
 
 
 def retention_days() -> int:
-    """Return TRANSCRIPT_RETENTION_DAYS from the settings (default 730), checked."""
-    value = getattr(settings, "TRANSCRIPT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
+    """Return TRANSCRIPT_RETENTION_DAYS from the settings (portal/settings.py holds the default), checked."""
+    value = settings.TRANSCRIPT_RETENTION_DAYS
     try:
         days = int(value)
     except (TypeError, ValueError):

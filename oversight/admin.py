@@ -12,21 +12,22 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 
-from chat import admin as chat_admin
 from chat.models import Message
+from infra.admin import ReadOnlyMixin
+from infra.privacy import person_label
 
 from . import dashboard, exports, figures, selectors
 from .actions import record_audit
 from .models import AuditAction, AuditLog, Assessment, MonthlyFigure, Transcript
 from .periods import PeriodError
-from .resources import TranscriptResource, citizen_label
+from .resources import TranscriptResource
 
 
 def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-class ReadOnlyAdmin(chat_admin.ReadOnlyAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Nobody adds, changes or deletes here, superusers included; only supervisors with the view permission look."""
 
     def has_view_permission(self, request, obj=None):
@@ -148,7 +149,7 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
 
     @admin.display(description="市民")
     def citizen_masked(self, obj):
-        return citizen_label(obj.citizen)
+        return person_label(obj.citizen)
 
     @admin.display(description="对话记录")
     def transcript(self, obj):
@@ -157,7 +158,7 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
         )
         def who(message):
             if message.sender_kind == "citizen":
-                return f"市民 {citizen_label(message.sender)}"
+                return f"市民 {person_label(message.sender)}"
             if message.sender_kind == "officer":
                 return str(message.sender) if message.sender else "值班人员"
             return "系统"

@@ -5,8 +5,10 @@ import re
 
 from django.utils import timezone
 
+from infra.errors import DomainError
 
-class PeriodError(ValueError):
+
+class PeriodError(DomainError):
     """Bad period input; the message is shown to the user as it is."""
 
 

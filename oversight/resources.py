@@ -5,6 +5,8 @@ Numbers stay numbers; any text that a spreadsheet could read as a formula is neu
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
+from infra.privacy import person_label
+
 from .figures import DEFINITIONS
 from .models import Transcript
 
@@ -64,16 +66,6 @@ RESOURCES_BY_LEVEL = {
 }
 
 
-def citizen_label(user) -> str:
-    """Return the citizen as staff may see them: the phone (also the username) with its middle hidden."""
-    if user is None:
-        return ""
-    if user.phone:
-        return user.masked_phone
-    name = user.username or ""
-    return f"{name[:3]}****{name[7:]}" if name.isdigit() and len(name) == 11 else name
-
-
 class TranscriptResource(resources.ModelResource):
     """The transcript list for export: who, where, when and how, with the citizen's phone masked."""
 
@@ -99,7 +91,7 @@ class TranscriptResource(resources.ModelResource):
         ]
 
     def dehydrate_citizen(self, conversation):
-        return citizen_label(conversation.citizen)
+        return person_label(conversation.citizen)
 
     def dehydrate_officer(self, conversation):
         return str(conversation.officer) if conversation.officer_id else ""

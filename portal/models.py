@@ -3,12 +3,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class Role(models.TextChoices):
-    CITIZEN = "citizen", _("市民")
-    OFFICER = "officer", _("值班人员")
-    SUPERVISOR = "supervisor", _("信息中心")
-    ADMIN = "admin", _("系统管理员")
+from infra.privacy import mask_phone
+from infra.roles import Role
 
 
 class User(AbstractUser):
@@ -50,6 +46,4 @@ class User(AbstractUser):
     @property
     def masked_phone(self) -> str:
         """Return the phone number with its middle four digits hidden (138****1234)."""
-        if not self.phone:
-            return ""
-        return f"{self.phone[:3]}****{self.phone[7:]}"
+        return mask_phone(self.phone)

@@ -207,11 +207,10 @@ QUEUE_BUSY_NOTICE_SECONDS = int(os.environ.get("QUEUE_BUSY_NOTICE_SECONDS", "120
 # An officer whose desk sent no heartbeat for this long counts as offline.
 PRESENCE_TIMEOUT_SECONDS = int(os.environ.get("PRESENCE_TIMEOUT_SECONDS", "60"))
 CHAT_MESSAGE_MAX_LENGTH = 2000
-# A socket that sends nothing for this long is closed (the pages ping every 20 s and reconnect by
-# themselves); 0 turns the check off.
+# A socket that sends nothing for this long is closed (the chat page pings every 30 s, the desk sends a
+# heartbeat every 20 s; both reconnect by themselves); 0 turns the check off.
 WS_IDLE_TIMEOUT_SECONDS = int(os.environ.get("WS_IDLE_TIMEOUT_SECONDS", "90"))
-# Working days a case (转办件) has for its answer, by target.
-CASE_DUE_WORKING_DAYS = {"governor_mailbox": 15, "director_mailbox": 15, "department": 5}
+# CASE_DUE_WORKING_DAYS may override the working days a case (转办件) has, by target (cases.actions).
 # How long transcripts are kept; `manage.py purge_expired` deletes older closed months, keeping their figures.
 TRANSCRIPT_RETENTION_DAYS = int(os.environ.get("TRANSCRIPT_RETENTION_DAYS", "730"))
 

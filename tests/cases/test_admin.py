@@ -49,7 +49,8 @@ def test_admin_assigns_lead_unit_and_lists_coordination_and_overdue(admin_client
     case = actions.escalate_conversation(conversation=conversation, officer=officer, target_kind=TargetKind.GOVERNOR_MAILBOX).case
     response = admin_client.post(f"{CHANGELIST}{case.id}/workflow/", {"step": "assign", "department": "abc"}, follow=True)
     assert "请选择一个有效的部门。" in response.content.decode()
-    admin_client.post(f"{CHANGELIST}{case.id}/workflow/", {"step": "assign", "department": police.id})
+    response = admin_client.post(f"{CHANGELIST}{case.id}/workflow/", {"step": "assign", "department": police.id}, follow=True)
+    assert "已指定承办单位。" in response.content.decode()
     case.refresh_from_db()
     assert case.lead_unit == police
     others = [labour, factories.department(name="省人事厅"), police]

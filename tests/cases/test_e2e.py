@@ -69,10 +69,10 @@ def test_officer_escalates_to_governor_mailbox_and_citizen_finds_the_reply(new_p
     supervisor.goto(f"/admin/cases/case/?q={number}")
     supervisor.click(f"text={number}")
     supervisor.click("#case-workflow input[value=受理]")
-    expect(supervisor.locator(".messagelist")).to_contain_text("操作已完成")
+    expect(supervisor.locator(".messagelist")).to_contain_text("已受理")
     supervisor.fill("#workflow-reply", reply)
     supervisor.click("#case-workflow input[value=发布答复]")
-    expect(supervisor.locator(".messagelist")).to_contain_text("操作已完成")
+    expect(supervisor.locator(".messagelist")).to_contain_text("答复已发布")
 
     # The citizen, still in the chat, gets the reply live; then finds it in 我的咨询 and on the lookup page.
     expect(citizen.locator(".message-system", has_text=tag)).to_contain_text("已答复")

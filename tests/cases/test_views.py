@@ -135,6 +135,9 @@ def test_officer_of_the_lead_unit_works_the_case_from_the_desk(client, escalatio
 def test_return_and_pass_on_from_the_desk(client, escalation, handler, labour):
     case = escalation.case
     client.force_login(handler)
+    # Naming the lead unit is the information center's step (in the admin), not the desk's.
+    response = client.post(f"/desk/cases/{case.id}/", {"step": "assign", "department": labour.id}, follow=True)
+    assert "不支持的操作。" in response.content.decode()
     response = client.post(f"/desk/cases/{case.id}/", {"step": "return", "reason": ""}, follow=True)
     assert "请填写退回原因。" in response.content.decode()
     response = client.post(f"/desk/cases/{case.id}/", {"step": "pass_on", "department": "999999"}, follow=True)

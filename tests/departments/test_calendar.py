@@ -7,7 +7,6 @@ import pytest
 from departments.actions import seed_calendar_from_package, set_calendar_day
 from departments.calendar import (
     end_of_next_working_day,
-    is_known_year,
     is_working_day,
     unknown_years_ahead,
 )
@@ -28,7 +27,7 @@ def at(year, month, day, hour=0, minute=0, second=0):
 
 def test_package_loads_the_known_years_including_2026(package_calendar):
     assert 2026 in package_calendar
-    assert is_known_year(2026)
+    assert unknown_years_ahead(datetime.date(2026, 3, 1)) == []  # the admin shows no warning
     assert CalendarYear.objects.get(year=2026).source.startswith("chinesecalendar")
 
 
@@ -60,7 +59,7 @@ def test_question_late_at_night_in_utc_counts_by_the_shanghai_date(package_calen
 
 
 def test_year_without_a_published_schedule_falls_back_to_weekends(package_calendar):
-    assert not is_known_year(2031)
+    assert unknown_years_ahead(datetime.date(2031, 3, 1)) == [2031]
     assert is_working_day(datetime.date(2031, 10, 1))  # a Wednesday; the holiday is not known yet
     assert not is_working_day(datetime.date(2031, 10, 4))  # a Saturday
     due = end_of_next_working_day(at(2031, 10, 3, 18))  # Friday
@@ -69,7 +68,7 @@ def test_year_without_a_published_schedule_falls_back_to_weekends(package_calend
 
 def test_entering_a_day_marks_its_year_known_and_changes_the_answer():
     set_calendar_day(date=datetime.date(2031, 10, 1), kind=DayKind.HOLIDAY, name="国庆节")
-    assert is_known_year(2031)
+    assert unknown_years_ahead(datetime.date(2031, 3, 1)) == []
     assert not is_working_day(datetime.date(2031, 10, 1))
     assert CalendarYear.objects.get(year=2031).source == "管理员录入"
 

@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = "删除超过保留期限（TRANSCRIPT_RETENTION_DAYS）的已结束会话及其消息；删除前保存所涉整月的考核数据快照"
 
     def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, help="保留天数，默认取设置 TRANSCRIPT_RETENTION_DAYS（730 天）")
+        parser.add_argument("--days", type=int, help="保留天数，默认取设置 TRANSCRIPT_RETENTION_DAYS")
         parser.add_argument("--dry-run", action="store_true", help="只统计，不删除")
 
     def handle(self, *args, **options):
