@@ -97,7 +97,7 @@ class _Rows:
 
 def _datetime_adapter():
     """Return a function from epoch seconds to what the database driver takes for a DateTimeField."""
-    utc = datetime.timezone.utc
+    utc = datetime.UTC
     if connection.vendor == "sqlite":
         sample = datetime.datetime(2026, 10, 1, 1, 2, 3, 456789, tzinfo=utc)
         fast = str(sample.replace(tzinfo=None))
@@ -320,7 +320,7 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
 
 
 def _aware(seconds: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
 
 
 def _poisson(rng, mean: float) -> int:

@@ -18,7 +18,7 @@ from infra.privacy import person_label
 
 from . import dashboard, exports, figures, selectors
 from .actions import record_audit
-from .models import AuditAction, AuditLog, Assessment, MonthlyFigure, Transcript
+from .models import Assessment, AuditAction, AuditLog, MonthlyFigure, Transcript
 from .periods import PeriodError
 from .resources import TranscriptResource
 

@@ -150,8 +150,9 @@ def test_return_and_pass_on_from_the_desk(client, escalation, handler, labour):
 
 
 def test_overdue_cases_are_marked_on_the_desk(client, escalation, handler):
-    from django.utils import timezone
     import datetime
+
+    from django.utils import timezone
 
     Case.objects.filter(pk=escalation.case.pk).update(due_at=timezone.now() - datetime.timedelta(days=1))
     client.force_login(handler)

@@ -54,7 +54,7 @@ def test_friday_evening_question_is_due_monday(package_calendar):
 
 def test_question_late_at_night_in_utc_counts_by_the_shanghai_date(package_calendar):
     # 2026-11-19 17:00 UTC is already Friday 01:00 in Shanghai: due at the end of Monday.
-    moment = datetime.datetime(2026, 11, 19, 17, 0, tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime(2026, 11, 19, 17, 0, tzinfo=datetime.UTC)
     assert end_of_next_working_day(moment).astimezone(SHANGHAI) == at(2026, 11, 23, 23, 59, 59)
 
 
