@@ -111,7 +111,11 @@ def check_publication(entry: Entry, *, names_confirmed: bool = False) -> None:
     away. An entry made from a conversation needs the citizen's consent, and its suspected names
     must be confirmed by a person; curated text is written by staff, so names are not asked there.
     """
-    conversation = entry.conversation if entry.conversation_id else None
+    # Read afresh: the consent may have changed since the caller loaded the conversation.
+    conversation = (
+        Conversation.objects.select_related("citizen", "officer").filter(pk=entry.conversation_id).first()
+        if entry.conversation_id else None
+    )
     from_conversation = conversation is not None or entry.source != Source.CURATED
     if conversation is not None and not conversation.publication_consent:
         raise FaqError(f"{entry.key}：市民没有同意公开这次问答，不能发布。")
