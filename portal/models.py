@@ -53,3 +53,14 @@ class User(AbstractUser):
         if not self.phone:
             return ""
         return f"{self.phone[:3]}****{self.phone[7:]}"
+
+
+class CitizenDataRequest(User):
+    """A citizen's account as the information center sees it when serving a written request
+    (书面申请) to copy or delete their personal data (portal.rights)."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view", "change")
+        verbose_name = _("个人信息权利申请")
+        verbose_name_plural = _("个人信息权利申请")

@@ -133,3 +133,26 @@ def test_a_published_entry_with_personal_data_goes_with_the_account(two_citizens
     assert not Entry.objects.filter(pk=entry.pk).exists()
     summary = AuditLog.objects.filter(action="account_delete").order_by("id").first().summary
     assert "信息中心" in summary and "书面申请 第12号" in summary
+
+
+def test_information_center_serves_a_written_request_from_the_admin(client, two_citizens, django_user_model):
+    admin_user = django_user_model.objects.create_superuser(username="center", password=PASSWORD, role="admin")
+    client.force_login(admin_user)
+    url = reverse("admin:portal_citizendatarequest_changelist")
+    me = two_citizens["me"]
+    listing = client.get(url).content.decode()
+    assert "139****1111" in listing and "13900001111" in listing  # the account name is the phone number
+    asked = client.post(url, {"action": "export_data", "_selected_action": [me.pk]})
+    assert asked.status_code == 200 and "书面申请" in asked.content.decode()
+    refused = client.post(url, {"action": "export_data", "_selected_action": [me.pk], "apply": "1", "request_note": ""})
+    assert "请填写书面申请的编号和收到日期" in refused.content.decode()
+    download = client.post(url, {"action": "export_data", "_selected_action": [me.pk], "apply": "1",
+                                 "request_note": "第 12 号", "format": "json"})
+    assert json.loads(download.content)["账户"][0]["手机号"] == "13900001111"
+
+    client.post(url, {"action": "delete_data", "_selected_action": [me.pk], "apply": "1", "request_note": "第 13 号"})
+    me.refresh_from_db()
+    assert not me.is_active and me.phone is None
+    summaries = list(AuditLog.objects.order_by("id").values_list("actor_name", "summary"))
+    assert ("center", "信息中心 center导出个人数据（JSON）；书面申请：第 12 号") in summaries
+    assert any(actor == "center" and "申请注销账户 13900001111" in text and "第 13 号" in text for actor, text in summaries)
