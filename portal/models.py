@@ -55,9 +55,16 @@ class User(AbstractUser):
         return f"{self.phone[:3]}****{self.phone[7:]}"
 
 
+class CitizenManager(UserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(role=Role.CITIZEN)
+
+
 class CitizenDataRequest(User):
     """A citizen's account as the information center sees it when serving a written request
     (书面申请) to copy or delete their personal data (portal.rights)."""
+
+    objects = CitizenManager()
 
     class Meta:
         proxy = True

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from infra import ratelimit
 
 from . import rights
-from .models import CitizenDataRequest, Role
+from .models import CitizenDataRequest
 
 
 class WrittenRequestForm(forms.Form):
@@ -31,10 +31,7 @@ class CitizenDataRequestAdmin(admin.ModelAdmin):
     list_display = ("username", "masked_phone", "is_active", "date_joined")
     search_fields = ("username", "phone")
     actions = ["export_data", "delete_data"]
-    list_display_links = None
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(role=Role.CITIZEN)
+    fields = readonly_fields = ("username", "masked_phone", "is_active", "date_joined", "last_login")
 
     def has_add_permission(self, request):
         return False
