@@ -156,3 +156,13 @@ def test_information_center_serves_a_written_request_from_the_admin(client, two_
     summaries = list(AuditLog.objects.order_by("id").values_list("actor_name", "summary"))
     assert ("center", "信息中心 center导出个人数据（JSON）；书面申请：第 12 号") in summaries
     assert any(actor == "center" and "申请注销账户 13900001111" in text and "第 13 号" in text for actor, text in summaries)
+
+
+def test_guessing_the_password_on_the_delete_page_is_limited(client, two_citizens):
+    client.force_login(two_citizens["me"])
+    for _ in range(5):
+        assert "密码不正确" in client.post(reverse("portal:delete_account"), {"password": "x", "confirm": "1"}).content.decode()
+    blocked = client.post(reverse("portal:delete_account"), {"password": PASSWORD, "confirm": "1"})
+    assert blocked.status_code == 400 and "尝试次数过多" in blocked.content.decode()
+    two_citizens["me"].refresh_from_db()
+    assert two_citizens["me"].is_active
