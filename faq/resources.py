@@ -9,7 +9,6 @@ from import_export import fields, resources, widgets
 
 from departments.models import Department, Window
 from departments.resources import NamedForeignKeyWidget, TextWidget, YesNoWidget
-
 from infra import personal_data
 
 from . import actions

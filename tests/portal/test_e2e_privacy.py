@@ -2,6 +2,7 @@
 import json
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -86,7 +87,7 @@ def test_citizen_downloads_their_data_and_deletes_the_account(new_page, live_man
     page.get_by_label("JSON（便于转存到其他系统）").check()
     with page.expect_download() as downloaded:
         page.get_by_role("button", name="下载").click()
-    data = json.loads(open(downloaded.value.path(), encoding="utf-8").read())
+    data = json.loads(Path(downloaded.value.path()).read_text(encoding="utf-8"))
     assert data["账户"][0]["手机号"] == chat["phone"]
     assert f"我叫钱{chat['tag']}，驾驶证到期了怎么换？" in [m["内容"] for m in data["消息"]]
 
