@@ -16,6 +16,6 @@ def drop_raw_archives(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("faq", "0001_initial"), ("chat", "0006_conversation_publication_consent")]
+    dependencies = [("faq", "0001_initial")]
 
     operations = [migrations.RunPython(drop_raw_archives, migrations.RunPython.noop)]

@@ -145,3 +145,19 @@ def test_export_masks_text_from_conversations(closed_conversation, traffic_offic
     assert "13700001111" not in draft[3] and "330106199001011234" not in draft[3] and "李四海" not in draft[3]
     assert "〔手机号〕" in draft[3]
     assert rows["gat-001"][3] == "机动车驾驶证是否需要年检？"  # curated text goes out as it is
+
+
+def test_migration_drops_raw_archived_answers_made_before(closed_conversation, corpus):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    Entry.objects.create(key=f"conv-{closed_conversation.pk}", department=closed_conversation.window.department,
+                         question=RAW_QUESTION, answer="到期前90日内可申请换证。", source=Source.ARCHIVE,
+                         conversation=closed_conversation)
+    import_module("faq.migrations.0002_drop_raw_archived_answers").drop_raw_archives(apps, None)
+    assert not Entry.objects.filter(source=Source.ARCHIVE).exists()
+    assert Entry.objects.filter(key="gat-001").exists()
+    # The desk rebuilds it, de-identified, while the transcript is kept.
+    assert actions.archive_answered_conversations() == 1
+    assert "13812345678" not in Entry.objects.get(source=Source.ARCHIVE).question
