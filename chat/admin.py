@@ -65,6 +65,7 @@ class ConversationAdmin(ReadOnlyAdmin):
     fieldsets = (
         (None, {"fields": ("window", "citizen", "officer", "status", "classification", "due_at")}),
         (_("评价"), {"fields": ("rating", "rating_comment", "rated_at")}),
+        (_("公开同意"), {"fields": ("publication_consent", "publication_consent_at", "publication_consent_by")}),
         (
             _("时间与计数"),
             {

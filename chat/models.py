@@ -82,6 +82,15 @@ class Conversation(models.Model):
     rating = models.PositiveSmallIntegerField(_("满意度"), choices=Rating.choices, null=True, blank=True)
     rating_comment = models.CharField(_("评价意见"), max_length=500, blank=True)
     rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
+    # The citizen's consent to publish this Q&A once de-identified (chat.privacy.set_publication_consent).
+    publication_consent = models.BooleanField(
+        _("同意公开"), default=False, help_text=_("市民同意在去除个人信息后公开本次问答")
+    )
+    publication_consent_at = models.DateTimeField(_("同意公开的选择时间"), null=True, blank=True)
+    publication_consent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("同意公开的选择人"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at"]

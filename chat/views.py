@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from departments import selectors as department_selectors
 
-from . import actions, selectors
+from . import actions, privacy, selectors
 from .models import Rating
 
 
@@ -44,6 +44,8 @@ def conversation_detail(request, conversation_id: int):
                     rating=request.POST.get("rating"),
                     comment=request.POST.get("comment", ""),
                 )
+                if request.POST.get("publication_consent"):
+                    privacy.set_publication_consent(conversation=conversation, citizen=request.user, allowed=True)
                 messages.success(request, "感谢您的评价。")
             elif "end" in request.POST:
                 actions.close_conversation(conversation=conversation, by=request.user)
@@ -56,7 +58,7 @@ def conversation_detail(request, conversation_id: int):
                     body=request.POST.get("body", ""),
                     client_id=request.POST.get("client_id", ""),
                 )
-        except actions.ChatError as error:
+        except (actions.ChatError, privacy.ConsentError) as error:
             messages.error(request, error.message)
         return redirect("chat:conversation", conversation_id=conversation.id)
     window = conversation.window

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from chat import privacy as chat_privacy
 from chat.models import EXEMPT_CLASSIFICATIONS, Conversation, SenderKind, Status
 from departments import actions as department_actions
 from departments.models import Department, Window
+from infra import personal_data
 from infra.errors import DomainError
 
 from . import selectors
@@ -81,19 +83,57 @@ def save_entry(
     is_published: bool,
     source: str = Source.CURATED,
     by=None,
+    names_confirmed: bool = False,
 ) -> Entry:
-    """Create or update an entry and its index; the admin and the import both come here."""
+    """Create or update an entry and its index; the admin and the import both come here.
+
+    A published entry must pass check_publication (names_confirmed: a person checked the flagged names).
+    """
     question, answer = _clean(department=department, window=window, question=question, answer=answer)
     entry = entry or Entry(source=source, created_by=by)
     if not entry.key:
         entry.key = (key or "").strip() or f"faq-{IndexState.new_token()[:12]}"
     entry.department, entry.window, entry.question, entry.answer = department, window, question, answer
+    if is_published:
+        check_publication(entry, names_confirmed=names_confirmed)
     _set_published(entry, is_published)
     _index_fields([entry])
     with transaction.atomic():
         entry.save()
         _touch_index()
     return entry
+
+
+def check_publication(entry: Entry, *, names_confirmed: bool = False) -> None:
+    """Refuse to publish an entry that holds personal data or lacks the citizen's consent.
+
+    The one check of every way to publish (officer's page, admin form and action, imports).
+    Blocked kinds (mobile, ID, card and plate numbers, e-mail, addresses) can never be confirmed
+    away. An entry made from a conversation needs the citizen's consent, and its suspected names
+    must be confirmed by a person; curated text is written by staff, so names are not asked there.
+    """
+    # Read afresh: the consent may have changed since the caller loaded the conversation.
+    conversation = (
+        Conversation.objects.select_related("citizen", "officer").filter(pk=entry.conversation_id).first()
+        if entry.conversation_id else None
+    )
+    from_conversation = conversation is not None or entry.source != Source.CURATED
+    if conversation is not None and not conversation.publication_consent:
+        raise FaqError(f"{entry.key}：市民没有同意公开这次问答，不能发布。")
+    if conversation is None and entry.source == Source.ARCHIVE:
+        raise FaqError(f"{entry.key}：这条历史答复的会话已删除，无法取得市民同意，不能发布。")
+    names = ()
+    if conversation is not None:
+        names = chat_privacy.known_names(conversation.citizen)
+        if conversation.officer_id:
+            names += chat_privacy.known_names(conversation.officer)
+    try:
+        personal_data.check_publishable(
+            f"{entry.question}\n{entry.answer}", known_names=names,
+            names_confirmed=names_confirmed or not from_conversation,
+        )
+    except personal_data.PersonalDataError as error:
+        raise FaqError(f"{entry.key}：{error.message}", "personal_data") from None
 
 
 def _set_published(entry: Entry, published: bool) -> None:
@@ -105,8 +145,21 @@ def _set_published(entry: Entry, published: bool) -> None:
 
 
 def set_published(*, entries: Sequence[Entry], published: bool) -> int:
-    """Publish or withdraw entries (admin bulk action); return how many changed."""
+    """Publish or withdraw entries (admin bulk action), all or none; return how many changed.
+
+    Nobody reviews names in a bulk action, so an entry from a conversation with a suspected name
+    is refused: it is published from its own page, where the names are shown and confirmed.
+    """
     changed = [entry for entry in entries if entry.is_published != published]
+    if published:
+        problems = []
+        for entry in changed:
+            try:
+                check_publication(entry)
+            except FaqError as error:
+                problems.append(error.message)
+        if problems:
+            raise FaqError("没有发布任何条目。" + " ".join(problems[:10]))
     with transaction.atomic():
         for entry in changed:
             _set_published(entry, published)
@@ -165,6 +218,11 @@ def import_entries(
         if same_text and entry.is_published == published:
             unchanged.add(record.key)
         entry.question, entry.answer = question, answer
+        if published:
+            try:
+                check_publication(entry)
+            except FaqError as error:
+                raise FaqError(f"第 {record.line} 行：{error.message}") from None
         _set_published(entry, published)
         entries.append(entry)
         if not same_text or not entry.terms or _lacks_vectors(entry):
@@ -246,7 +304,7 @@ def archive_answered_conversations(*, department_ids: Sequence[int] | None = Non
         Conversation.objects.filter(status=Status.CLOSED, faq_entry__isnull=True, messages__sender_kind=SenderKind.OFFICER)
         .filter(messages__sender_kind=SenderKind.CITIZEN)
         .exclude(classification__in=EXEMPT_CLASSIFICATIONS)
-        .select_related("window__department")
+        .select_related("window__department", "citizen")
         .distinct()
         .order_by("-closed_at", "-id")
     )
@@ -257,6 +315,11 @@ def archive_answered_conversations(*, department_ids: Sequence[int] | None = Non
     entries = []
     for conversation in conversations:
         question, answer = selectors.conversation_question_answer(conversation)
+        # An archived answer is a suggestion for officers, not a second copy of the transcript:
+        # it keeps no personal data (the transcript itself is read through the audited admin).
+        names = chat_privacy.known_names(conversation.citizen)
+        question = personal_data.mask(question, known_names=names)
+        answer = personal_data.mask(answer, known_names=names)
         if question and answer:
             entries.append(
                 Entry(
@@ -282,10 +345,13 @@ def archive_answered_conversations(*, department_ids: Sequence[int] | None = Non
     return len(fresh)
 
 
-def publish_from_conversation(*, conversation: Conversation, officer, question: str, answer: str, publish: bool) -> Entry:
+def publish_from_conversation(
+    *, conversation: Conversation, officer, question: str, answer: str, publish: bool, names_confirmed: bool = False
+) -> Entry:
     """Save the officer's edited Q&A of a closed conversation as a draft, or publish it.
 
     The caller checked that the officer serves the conversation's window (chat.selectors).
+    Publishing needs the citizen's consent and text free of personal data (check_publication).
     """
     if conversation.status != Status.CLOSED:
         raise FaqError("会话结束后才能整理为常见问题。")
@@ -301,4 +367,45 @@ def publish_from_conversation(*, conversation: Conversation, officer, question: 
         answer=answer,
         is_published=publish,
         by=officer,
+        names_confirmed=names_confirmed,
     )
+
+
+def change_publication_consent(*, conversation: Conversation, citizen, allowed: bool, by=None) -> Entry | None:
+    """Record the citizen's choice; withdrawing it takes the published entry off at once.
+
+    Return the entry made from the conversation, if any.
+    """
+    entry = Entry.objects.filter(conversation=conversation).first()
+    if allowed and entry is not None and entry.is_published:
+        return entry  # already published with consent; nothing to change
+    with transaction.atomic():
+        chat_privacy.set_publication_consent(conversation=conversation, citizen=citizen, allowed=allowed, by=by)
+        if not allowed and entry is not None and entry.is_published:
+            entry.is_published = False
+            entry.save(update_fields=["is_published", "updated_at"])
+            _touch_index()
+    return entry
+
+
+def forget_conversations(*, conversation_ids: Sequence[int]) -> int:
+    """Delete the entries of these conversations that could still hold their personal data.
+
+    Archived answers and drafts go with the transcript (retention, account deletion); a published
+    entry stays only if it passes the detector now, otherwise it is deleted too. Return how many
+    entries were deleted.
+    """
+    doomed = []
+    for entry in Entry.objects.filter(conversation_id__in=list(conversation_ids)).select_related("conversation__citizen"):
+        if entry.is_published and not personal_data.find(
+            # Blocked kinds and the citizen's own name or number; the name heuristic was confirmed at publication.
+            f"{entry.question}\n{entry.answer}", known_names=chat_privacy.known_names(entry.conversation.citizen), names=False
+        ):
+            continue
+        doomed.append(entry.pk)
+    if not doomed:
+        return 0
+    with transaction.atomic():
+        count, _ = Entry.objects.filter(pk__in=doomed).delete()
+        _touch_index()
+    return count

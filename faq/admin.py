@@ -11,6 +11,11 @@ from .resources import EntryResource
 
 
 class EntryAdminForm(forms.ModelForm):
+    confirm_names = forms.BooleanField(
+        label=_("我已核对，疑似姓名不是个人信息"), required=False,
+        help_text=_("只对来自市民会话的条目有效；手机号、身份证号等必须删去，不能确认。"),
+    )
+
     class Meta:
         model = Entry
         fields = "__all__"
@@ -20,6 +25,17 @@ class EntryAdminForm(forms.ModelForm):
         department, window = data.get("department"), data.get("window")
         if department and window and window.department_id != department.id:
             self.add_error("window", f"窗口“{window.name}”不属于{department.name}。")
+        if data.get("is_published") and not self.errors:
+            # The same check as the action, so that the page shows the reason next to the text.
+            candidate = Entry(
+                key=self.instance.key or data.get("key", ""), source=self.instance.source,
+                conversation=self.instance.conversation if self.instance.conversation_id else None,
+                question=data.get("question", ""), answer=data.get("answer", ""),
+            )
+            try:
+                actions.check_publication(candidate, names_confirmed=data.get("confirm_names", False))
+            except actions.FaqError as error:
+                self.add_error(None, error.message)
         return data
 
 
@@ -37,7 +53,7 @@ class EntryAdmin(ImportExportModelAdmin):
     autocomplete_fields = ("department", "window")
     readonly_fields = ("source", "conversation", "published_at", "created_by", "created_at", "updated_at", "vector_model")
     fields = (
-        "key", "department", "window", "question", "answer", "is_published",
+        "key", "department", "window", "question", "answer", "is_published", "confirm_names",
         "source", "conversation", "published_at", "created_by", "created_at", "updated_at", "vector_model",
     )
     actions = ["publish", "withdraw"]
@@ -56,6 +72,7 @@ class EntryAdmin(ImportExportModelAdmin):
                 answer=obj.answer,
                 is_published=obj.is_published,
                 by=request.user,
+                names_confirmed=form.cleaned_data.get("confirm_names", False),
             )
         except actions.FaqError as error:
             # The form checked these already; kept for a change racing with another one.
@@ -69,7 +86,11 @@ class EntryAdmin(ImportExportModelAdmin):
 
     @admin.action(description=_("发布所选常见问题"), permissions=["change"])
     def publish(self, request, queryset):
-        count = actions.set_published(entries=list(queryset), published=True)
+        try:
+            count = actions.set_published(entries=list(queryset.select_related("conversation__citizen")), published=True)
+        except actions.FaqError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
         self.message_user(request, f"已发布 {count} 条。", messages.SUCCESS)
 
     @admin.action(description=_("撤回所选常见问题（市民不再可见）"), permissions=["change"])

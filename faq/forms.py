@@ -17,5 +17,5 @@ class PublishForm(forms.Form):
         error_messages={"required": "请填写答复。", "max_length": f"答复不能超过 {ANSWER_MAX} 个字。"},
     )
     confirm_personal_data = forms.BooleanField(
-        label="我已核对，标出的内容不是个人信息（或已删改）", required=False
+        label="我已核对，标出的疑似姓名不是个人信息（或已删改）", required=False
     )

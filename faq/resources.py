@@ -9,9 +9,10 @@ from import_export import fields, resources, widgets
 
 from departments.models import Department, Window
 from departments.resources import NamedForeignKeyWidget, TextWidget, YesNoWidget
+from infra import personal_data
 
 from . import actions
-from .models import Entry
+from .models import Entry, Source
 
 
 class WindowOfDepartmentWidget(widgets.Widget):
@@ -53,6 +54,19 @@ class EntryResource(resources.ModelResource):
         kwargs.setdefault("use_transactions", True)
         kwargs.setdefault("rollback_on_validation_errors", True)
         return super().import_data(dataset, **kwargs)
+
+    # An export leaves the system: text that came from a citizen's conversation and was not checked
+    # for publication (archived answers, drafts) goes out with its personal data masked.
+    def _exported_text(self, entry: Entry, text: str) -> str:
+        if entry.source == Source.CURATED or entry.is_published:
+            return text
+        return personal_data.mask(text)
+
+    def dehydrate_question(self, entry):
+        return self._exported_text(entry, entry.question)
+
+    def dehydrate_answer(self, entry):
+        return self._exported_text(entry, entry.answer)
 
     def get_export_queryset(self, request=None):
         return Entry.objects.select_related("department", "window").order_by("department_id", "key")

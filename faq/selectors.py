@@ -1,12 +1,11 @@
 """Reads of the knowledge base: searches for citizens and officers, and personal-data flags."""
-import re
 from dataclasses import dataclass
 
-import jieba.posseg
 from django.db.models import QuerySet
 from django.http import Http404
 
 from chat.models import Conversation, SenderKind
+from infra import personal_data
 
 from . import search
 from .engine.ranker import Hit
@@ -136,66 +135,9 @@ def conversation_question_answer(conversation: Conversation) -> tuple[str, str]:
 
 
 # Personal data -------------------------------------------------------------------------------------
-PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-# The most common surnames: a name usually follows a self-introduction or precedes a form of address.
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-)
-NAME_PATTERNS = (
-    re.compile(rf"(?:我叫|我是|本人|姓名[:：是为]?|名字[叫是]|联系人[:：]?)\s*([{SURNAMES}][\u4e00-\u9fa5]{{1,2}})"),
-    re.compile(rf"([{SURNAMES}][\u4e00-\u9fa5]{{0,2}}?)(?:先生|女士|师傅|同志|老师)"),
-)
+def find_personal_data(text: str, *, known_names: tuple[str, ...] = ()) -> list[personal_data.Flag]:
+    """Return the spans of text that look like personal data (infra.personal_data.find)."""
+    return personal_data.find(text, known_names=known_names)
 
 
-@dataclass(frozen=True)
-class Flag:
-    kind: str  # "姓名", "手机号", "身份证号"
-    start: int
-    end: int
-    text: str
-
-
-def find_personal_data(text: str, *, known_names: tuple[str, ...] = ()) -> list[Flag]:
-    """Return the spans of text that look like personal data: names, mobile and ID numbers.
-
-    Names are the known names given (the citizen's and officer's), a common surname after a
-    self-introduction or before a form of address (我叫王秀英, 李先生), and the person names jieba
-    tags (nr): a heuristic, so the officer still reads the draft before publishing.
-    """
-    flags: list[Flag] = []
-    for kind, pattern in (("身份证号", ID_NUMBER), ("手机号", PHONE)):
-        for match in pattern.finditer(text):
-            flags.append(Flag(kind, match.start(), match.end(), match.group()))
-    for pattern in NAME_PATTERNS:
-        for match in pattern.finditer(text):
-            flags.append(Flag("姓名", match.start(1), match.end(1), match.group(1)))
-    for name in {n.strip() for n in known_names if n and len(n.strip()) >= 2}:
-        for match in re.finditer(re.escape(name), text):
-            flags.append(Flag("姓名", match.start(), match.end(), match.group()))
-    position = 0
-    for word, tag in jieba.posseg.cut(text):
-        if tag == "nr" and 2 <= len(word) <= 4:
-            flags.append(Flag("姓名", position, position + len(word), word))
-        position += len(word)
-    flags.sort(key=lambda f: (f.start, -f.end))
-    merged: list[Flag] = []
-    for flag in flags:
-        if merged and flag.start < merged[-1].end:
-            continue
-        merged.append(flag)
-    return merged
-
-
-def highlight(text: str, flags: list[Flag]) -> list[tuple[str, Flag | None]]:
-    """Split text into (piece, flag or None) for a template to mark the flagged pieces."""
-    pieces, position = [], 0
-    for flag in flags:
-        if flag.start > position:
-            pieces.append((text[position : flag.start], None))
-        pieces.append((text[flag.start : flag.end], flag))
-        position = flag.end
-    if position < len(text):
-        pieces.append((text[position:], None))
-    return pieces
+highlight = personal_data.highlight

@@ -133,25 +133,20 @@ def publish(request, conversation_id: int):
     if request.method == "POST":
         publish_now = request.POST.get("action") == "publish"
         if form.is_valid():
-            flags = selectors.find_personal_data(
-                form.cleaned_data["question"] + "\n" + form.cleaned_data["answer"], known_names=known_names
-            )
-            if publish_now and flags and not form.cleaned_data["confirm_personal_data"]:
-                form.add_error(None, "草稿中仍有疑似个人信息（已标出）。请删改，或核对后勾选确认再发布。")
+            try:
+                entry = actions.publish_from_conversation(
+                    conversation=conversation,
+                    officer=request.user,
+                    question=form.cleaned_data["question"],
+                    answer=form.cleaned_data["answer"],
+                    publish=publish_now,
+                    names_confirmed=form.cleaned_data["confirm_personal_data"],
+                )
+            except actions.FaqError as error:
+                form.add_error(None, error.message.removeprefix(f"conv-{conversation.id}："))
             else:
-                try:
-                    entry = actions.publish_from_conversation(
-                        conversation=conversation,
-                        officer=request.user,
-                        question=form.cleaned_data["question"],
-                        answer=form.cleaned_data["answer"],
-                        publish=publish_now,
-                    )
-                except actions.FaqError as error:
-                    form.add_error(None, error.message)
-                else:
-                    messages.success(request, "已发布，市民可以检索到这条答复。" if entry.is_published else "已保存为草稿，市民看不到。")
-                    return redirect("faq:publish", conversation_id=conversation.id)
+                messages.success(request, "已发布，市民可以检索到这条答复。" if entry.is_published else "已保存为草稿，市民看不到。")
+                return redirect("faq:publish", conversation_id=conversation.id)
         status = 400
     data = form.data if form.is_bound else form.initial
     shown = {name: data.get(name, "") for name in ("question", "answer")}
@@ -169,6 +164,8 @@ def publish(request, conversation_id: int):
             "entry": entry if entry and entry.source != Source.ARCHIVE else None,
             "highlighted": highlighted,
             "has_flags": any(flag for pieces in highlighted.values() for _, flag in pieces),
+            "has_blocked": any(flag and flag.blocked for pieces in highlighted.values() for _, flag in pieces),
+            "has_names": any(flag and not flag.blocked for pieces in highlighted.values() for _, flag in pieces),
         },
         status=status,
     )

@@ -8,6 +8,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from chat.models import Conversation, Message, Status
+from faq import actions as faq_actions
 from infra.errors import DomainError
 
 from . import figures, topics
@@ -127,6 +128,8 @@ def purge_expired(*, actor=None, now: datetime.datetime | None = None, days: int
             batch = list(expired.order_by("id").values_list("id", flat=True)[:PURGE_BATCH])
             if not batch:
                 break
+            # Archived answers and drafts made from these chats are copies of them: they go too.
+            faq_actions.forget_conversations(conversation_ids=batch)
             Message.objects.filter(conversation_id__in=batch).delete()
             Conversation.objects.filter(id__in=batch).delete()
     record_audit(

@@ -23,6 +23,8 @@ class AuditAction(models.TextChoices):
     EXPORT_TRANSCRIPTS = "export_transcripts", _("导出对话列表")
     EXPORT_ASSESSMENT = "export_assessment", _("导出考核表")
     PURGE = "purge", _("清理过期记录")
+    DATA_EXPORT = "data_export", _("导出个人数据")
+    ACCOUNT_DELETE = "account_delete", _("注销账户并删除个人数据")
 
 
 class AuditLog(models.Model):

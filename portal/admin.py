@@ -5,7 +5,7 @@ from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from . import actions
+from . import actions, rights_admin  # noqa: F401  (rights_admin registers the written-request console)
 from .models import Role, User
 
 admin.site.site_header = _("政务通 · 信息中心控制台")

@@ -47,3 +47,21 @@ class User(AbstractUser):
     def masked_phone(self) -> str:
         """Return the phone number with its middle four digits hidden (138****1234)."""
         return mask_phone(self.phone)
+
+
+class CitizenManager(UserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(role=Role.CITIZEN)
+
+
+class CitizenDataRequest(User):
+    """A citizen's account as the information center sees it when serving a written request
+    (书面申请) to copy or delete their personal data (portal.rights)."""
+
+    objects = CitizenManager()
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view", "change")
+        verbose_name = _("个人信息权利申请")
+        verbose_name_plural = _("个人信息权利申请")

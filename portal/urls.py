@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import rights_views, views
 
 
 portal_patterns = [
@@ -12,6 +12,9 @@ portal_patterns = [
     path("accounts/login/", views.login_view, name="login"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("my/", views.my_consultations, name="my_consultations"),
+    path("my/conversations/<int:conversation_id>/consent/", rights_views.consent, name="consent"),
+    path("my/data/", rights_views.my_data, name="my_data"),
+    path("my/delete/", rights_views.delete_account, name="delete_account"),
 ]
 
 urlpatterns = [

@@ -11,6 +11,7 @@ from chat import selectors as chat_selectors
 from departments import selectors as department_selectors
 
 from infra import ratelimit
+from . import rights_views
 from .actions import register_citizen
 from .forms import LoginForm, RegistrationForm
 
@@ -113,7 +114,7 @@ def my_consultations(request):
         request,
         "portal/my_consultations.html",
         {
-            "conversations": chat_selectors.conversations_of_citizen(request.user),
+            "conversations": rights_views.consultations_of(request.user),
             "cases": case_selectors.cases_of_citizen(request.user),
         },
     )

@@ -219,6 +219,12 @@ document.getElementById("rating-form")?.addEventListener("submit", (event) => {
   event.preventDefault();
   const data = new FormData(event.target);
   socket.send({ type: "rate", rating: Number(data.get("rating")), comment: data.get("comment") || "" });
+  if (data.get("publication_consent")) {
+    const body = new FormData();
+    body.append("allowed", "1");
+    body.append("csrfmiddlewaretoken", data.get("csrfmiddlewaretoken"));
+    fetch(event.target.dataset.consentUrl, { method: "POST", body, headers: { Accept: "application/json" } });
+  }
 });
 
 document.addEventListener("visibilitychange", markRead);

@@ -80,21 +80,32 @@ def test_publish_page_prefills_and_flags_personal_data(client, closed_conversati
     assert 'title="疑似姓名">张伟' in html
 
 
-def test_publishing_needs_the_flags_cleared_or_confirmed_and_then_citizens_see_it(client, closed_conversation, traffic_officer):
+def test_publishing_needs_consent_no_blocked_data_and_confirmed_names(client, closed_conversation, traffic_officer):
     client.force_login(traffic_officer)
     url = reverse("faq:publish", args=[closed_conversation.pk])
-    question = "我叫张伟，手机13812345678，摩托车驾驶证到期了怎么换？"
+    question = "我叫张伟，手机139-1234-5678，摩托车驾驶证到期了怎么换？"
     answer = "摩托车驾驶证到期前90日内可在交管12123申请换证，需提交身体条件证明。"
 
-    refused = client.post(url, {"question": question, "answer": answer, "action": "publish"})
-    assert refused.status_code == 400 and "仍有疑似个人信息" in refused.content.decode()
+    no_consent = client.post(url, {"question": "摩托车驾驶证到期了怎么换？", "answer": answer, "action": "publish"})
+    assert no_consent.status_code == 400 and "市民没有同意公开" in no_consent.content.decode()
+    actions.change_publication_consent(conversation=closed_conversation, citizen=closed_conversation.citizen, allowed=True)
+
+    # A mobile number cannot be ticked away.
+    refused = client.post(url, {"question": question, "answer": answer, "action": "publish", "confirm_personal_data": "on"})
+    html = refused.content.decode()
+    assert refused.status_code == 400 and "不能公开的个人信息" in html and "手机号“139-1234-5678”" in html
     assert not Entry.objects.filter(conversation=closed_conversation, is_published=True).exists()
 
     draft = client.post(url, {"question": question, "answer": answer, "action": "draft"})
     assert draft.status_code == 302
     entry = Entry.objects.get(conversation=closed_conversation)
     assert not entry.is_published and entry.source == Source.CONVERSATION
-    assert "13812345678" not in client.get(reverse("faq:search"), {"q": "摩托车驾驶证到期"}).content.decode()
+    assert "139-1234-5678" not in client.get(reverse("faq:search"), {"q": "摩托车驾驶证到期"}).content.decode()
+
+    # A name is a flag the officer may confirm after checking.
+    named = "我叫张伟，摩托车驾驶证到期了怎么换？"
+    unconfirmed = client.post(url, {"question": named, "answer": answer, "action": "publish"})
+    assert unconfirmed.status_code == 400 and "疑似姓名" in unconfirmed.content.decode()
 
     published = client.post(url, {"question": "摩托车驾驶证到期了怎么换？", "answer": answer, "action": "publish"})
     assert published.status_code == 302
