@@ -4,7 +4,11 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.utils import timezone
+
+from infra.errors import DomainError
 
 from .models import Role, User
 
@@ -49,13 +53,55 @@ def make_supervisor_member(*, user: User) -> None:
     user.groups.add(ensure_information_center_group())
 
 
+class AccountError(DomainError):
+    """An account change the rules refuse."""
+
+
 @transaction.atomic
-def register_citizen(*, phone: str, password: str) -> User:
-    """Create a citizen account whose username is the mobile number. The caller validates the input."""
-    user = User(username=phone, phone=phone, role=Role.CITIZEN)
+def register_citizen(*, phone: str, password: str, phone_verified: bool = True) -> User:
+    """Create a citizen account whose username is the mobile number. The caller validates the input
+    and, on the portal, has checked the SMS code; staff accounts are never created here."""
+    if User.objects.filter(phone=phone).exists() or User.objects.filter(username=phone).exists():
+        raise AccountError("该手机号已注册，请直接登录；忘记密码可用短信验证码找回。", "exists")
+    user = User(username=phone, phone=phone, role=Role.CITIZEN, phone_verified_at=timezone.now() if phone_verified else None)
     user.set_password(password)
     user.save()
     return user
+
+
+@transaction.atomic
+def mark_phone_verified(*, user: User) -> None:
+    """Record that the citizen proved the number is theirs (an SMS code)."""
+    if user.phone_verified_at is None:
+        user.phone_verified_at = timezone.now()
+        user.save(update_fields=["phone_verified_at"])
+
+
+def end_sessions(user: User) -> int:
+    """End every signed-in session of `user`; return how many. The one place that logs a user out everywhere.
+
+    Called after 忘记密码. Sessions are signed blobs, so the unexpired ones are decoded one by one: a
+    reset is rare, and even 400,000 live sessions take a few seconds. (The new password alone would
+    also make Django refuse the old sessions at their next request; deleting them frees them now.)
+    Open websockets: the security change closes them from here too (socket revocation).
+    """
+    ended = 0
+    user_id = str(user.pk)
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=2000):
+        if session.get_decoded().get("_auth_user_id") == user_id:
+            session.delete()
+            ended += 1
+    return ended
+
+
+@transaction.atomic
+def reset_password(*, user: User, password: str) -> None:
+    """Set a new password after an SMS code proved the number, and end every session of the user."""
+    user.set_password(password)
+    if user.phone_verified_at is None:
+        user.phone_verified_at = timezone.now()
+    user.save(update_fields=["password", "phone_verified_at"])
+    end_sessions(user)
 
 
 @transaction.atomic

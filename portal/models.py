@@ -21,6 +21,9 @@ class User(AbstractUser):
     phone = models.CharField(
         _("手机号"), max_length=11, unique=True, null=True, blank=True, help_text=_("中国大陆手机号，11 位，以 1 开头")
     )
+    phone_verified_at = models.DateTimeField(
+        _("手机号验证时间"), null=True, blank=True, help_text=_("市民用短信验证码证明手机号归本人的时间；空表示尚未验证")
+    )
     display_name = models.CharField(
         _("显示名称"), max_length=50, blank=True, help_text=_("值班人员对市民显示的称呼，如“值班员 张丘”")
     )
@@ -46,6 +49,11 @@ class User(AbstractUser):
     def is_supervisor(self) -> bool:
         """Return whether the user may see oversight: the information center and admins."""
         return self.role in (Role.SUPERVISOR, Role.ADMIN) or self.is_superuser
+
+    @property
+    def needs_phone_verification(self) -> bool:
+        """Return whether a citizen registered before SMS codes existed and has not proved the number yet."""
+        return self.is_citizen and bool(self.phone) and self.phone_verified_at is None
 
     @property
     def masked_phone(self) -> str:
