@@ -24,6 +24,7 @@ class ProviderStub:
     def __init__(self):
         self.requests = []
         self.answers = []  # (http status, json body) per request, in order; the last one repeats
+        self.content_type = "application/json;charset=utf-8"
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,7 +34,7 @@ class ProviderStub:
                 status, body = stub.answers.pop(0) if len(stub.answers) > 1 else stub.answers[0]
                 data = json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
+                self.send_header("Content-Type", stub.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -91,6 +92,7 @@ def tencent(provider, monkeypatch, settings):
         "SMS_TEMPLATE_NOTICE_CASE": "2000007",
     }.items():
         monkeypatch.setenv(name, value)
+    provider.content_type = "application/json"  # as the real API answers; the SDK looks for errors only then
     provider.answers = [(200, tencent_ok())]
     return provider
 
