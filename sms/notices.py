@@ -15,7 +15,7 @@ from .actions import queue_sms
 from .models import NoticeOptOut, SmsMessage, Template
 
 NOTICE_INTERVAL = datetime.timedelta(hours=1)
-CASE_STATES = {"accepted": "已受理", "replied": "已有答复", "returned": "已退回", "closed": "已办结"}
+CASE_STATES = {"accepted": "已受理", "replied": "已答复", "returned": "已退回", "closed": "已办结"}
 
 
 def _link(path: str) -> str:
@@ -59,7 +59,7 @@ def notify_offline_answered(*, conversation) -> None:
 
 def notify_case(*, case, state: str) -> None:
     """After commit, tell the citizen that their case was accepted, answered, returned or closed."""
-    params = {"number": case.tracking_number, "state": CASE_STATES[state], "link": _link(reverse("cases:lookup"))}
+    params = {"number": case.tracking_number, "state": CASE_STATES[state], "link": _link(reverse("portal:my_consultations"))}
     citizen_id, subject = case.citizen_id, f"case:{case.pk}"
     transaction.on_commit(
         lambda: _queue_notice(citizen_id=citizen_id, subject=subject, template=Template.NOTICE_CASE, params=params)

@@ -15,8 +15,8 @@ TEXTS = {
     Template.RESET_CODE: "您正在找回政务通密码，验证码为${code}，5分钟内有效。请勿将验证码告诉他人。",
     Template.LOGIN_CODE: "您正在登录政务通，验证码为${code}，5分钟内有效。请勿将验证码告诉他人。",
     Template.VERIFY_CODE: "您正在验证政务通账户的手机号，验证码为${code}，5分钟内有效。请勿将验证码告诉他人。",
-    Template.NOTICE_ANSWERED: "您在${unit}的留言已有答复，请登录政务通“我的咨询”查看：${link}",
-    Template.NOTICE_CASE: "您的转办件${number}${state}，请登录政务通“我的咨询”或凭受理编号查询：${link}",
+    Template.NOTICE_ANSWERED: "您在${unit}的留言已答复，请到“我的咨询”查看：${link}",
+    Template.NOTICE_CASE: "您的转办件${number}${state}，请到“我的咨询”查看：${link}",
 }
 
 # The order of the variables, for providers that number them.
@@ -30,6 +30,8 @@ PARAMS = {
     Template.NOTICE_CASE: ["number", "state", "link"],
 }
 
+# A text of up to 70 characters (sign included) is billed as one; the notices stay within it for a
+# unit name of up to 15 characters and a site address of up to 26 (docs/sms.md, Costs).
 # Aliyun refuses a variable longer than 35 characters (a link: 150); longer values are cut.
 PARAM_MAX = {"link": 150}
 PARAM_DEFAULT_MAX = 35

@@ -42,7 +42,7 @@ def test_case_accepted_sends_one_notice_after_commit(case, handler, citizen, dja
     [notice] = notices()
     assert notice.phone == citizen.phone and notice.subject == f"case:{case.pk}"
     assert notice.text == (
-        f"【政务通】您的转办件{case.tracking_number}已受理，请登录政务通“我的咨询”或凭受理编号查询：http://127.0.0.1:8000/cases/lookup/"
+        f"【政务通】您的转办件{case.tracking_number}已受理，请到“我的咨询”查看：http://127.0.0.1:8000/my/"
     )
 
 
@@ -59,6 +59,7 @@ def test_answer_within_the_hour_sends_no_second_text_and_never_the_body(
         case_actions.close_case(case=case, by=handler)
     texts = [notice.text for notice in notices()]
     assert len(texts) == 2 and "已办结" in texts[0]
+    assert all(len(text) <= 70 for text in texts)  # one billed part each
     assert not any(REPLY[:10] in text for text in texts)
 
 
@@ -95,5 +96,5 @@ def test_offline_question_answered_in_ten_lines_sends_one_text(conversation, cit
             notify_offline_answered(conversation=conversation)
     [notice] = notices()
     assert notice.template == Template.NOTICE_ANSWERED and notice.subject == f"conversation:{conversation.pk}"
-    assert notice.text == "【政务通】您在省公安厅治安户籍的留言已有答复，请登录政务通“我的咨询”查看：http://127.0.0.1:8000/my/"
+    assert notice.text == "【政务通】您在省公安厅治安户籍的留言已答复，请到“我的咨询”查看：http://127.0.0.1:8000/my/"
     assert "户口迁移" not in notice.text
