@@ -90,6 +90,15 @@ class CodeForm(DescribedForm):
         return code
 
 
+# Django's Chinese catalogue lacks some validator messages (the minimum length shows in English).
+PASSWORD_MESSAGES = {
+    "password_too_short": _("密码太短，至少需要 8 位。"),
+    "password_too_similar": _("密码与手机号太相似。"),
+    "password_too_common": _("这个密码太常见了，请换一个不容易被猜到的。"),
+    "password_entirely_numeric": _("密码不能全是数字。"),
+}
+
+
 class NewPasswordMixin(forms.Form):
     password1 = forms.CharField(
         label=_("密码"),
@@ -110,7 +119,9 @@ class NewPasswordMixin(forms.Form):
             try:
                 password_validation.validate_password(p1, User(username=cleaned["phone"], phone=cleaned["phone"]))
             except forms.ValidationError as error:
-                self.add_error("password1", error)
+                self.add_error(
+                    "password1", [PASSWORD_MESSAGES.get(item.code, item.messages[0]) for item in error.error_list]
+                )
         return cleaned
 
 
@@ -125,10 +136,15 @@ class PasswordResetForm(NewPasswordMixin, CodeForm):
     code = code_field()
     field_order = ["phone", "code", "password1", "password2"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["password1"].label = _("新密码")
-        self.fields["password2"].label = _("确认新密码")
+    password1 = forms.CharField(
+        label=_("新密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=NewPasswordMixin.base_fields["password1"].help_text,
+    )
+    password2 = forms.CharField(
+        label=_("确认新密码"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
 
 class CodeLoginForm(CodeForm):
