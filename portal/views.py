@@ -16,6 +16,7 @@ from departments import selectors as department_selectors
 
 from infra import ratelimit
 from sms import actions as sms_actions
+from sms import selectors as sms_selectors
 from sms.actions import CodeError, normalize_phone
 from sms.models import Purpose
 from sms.notices import notices_enabled, set_notices
@@ -85,6 +86,8 @@ def _send_code(request, *, phone_value: str, purpose: str, has_account) -> tuple
         message = f"短信已发送至 {sent.masked_phone}，验证码 {CODE_MINUTES} 分钟内有效。"
     else:
         message = f"如果该手机号已注册政务通，验证码已发送至 {sent.masked_phone}，{CODE_MINUTES} 分钟内有效。"
+    if sms_selectors.provider_in_trouble():
+        message += "短信服务暂时不稳定，我们正在自动重发；如 5 分钟内仍未收到，请稍后重新获取。"
     return {"ok": True, "message": message, "wait": sent.wait_seconds}, 200
 
 

@@ -230,3 +230,17 @@ def test_citizen_switches_notices_off_and_on(client):
     assert "短信通知已关闭" in page and "开启短信通知" in page
     client.post(reverse("portal:sms_notices"), {"enabled": "1"})
     assert "关闭短信通知" in client.get(reverse("portal:my_consultations")).content.decode()
+
+
+def test_page_says_so_when_the_provider_keeps_failing(client):
+    for n in range(3):
+        SmsMessage.objects.create(
+            template=Template.NOTICE_CASE, masked_phone=f"137****000{n}", status="failed", attempts=5,
+            provider_answer="ServiceUnavailable: 服务暂不可用",
+        )
+    answer = ask_code(client, "portal:code_login", HTTP_ACCEPT="application/json").json()
+    assert "短信服务暂时不稳定，我们正在自动重发；如 5 分钟内仍未收到，请稍后重新获取。" in answer["message"]
+    SmsMessage.objects.create(template=Template.NOTICE_CASE, masked_phone="137****0009", status="sent", attempts=1)
+    allow_next_code()
+    answer = ask_code(client, "portal:code_login", HTTP_ACCEPT="application/json").json()
+    assert "不稳定" not in answer["message"]
