@@ -61,3 +61,15 @@ class User(AbstractUser):
         if not self.phone:
             return ""
         return f"{self.phone[:3]}****{self.phone[7:]}"
+
+
+class UserSession(models.Model):
+    """A session a user signed in with, so that ending all of a user's sessions needs no scan of every session."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(_("会话"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("登录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")
