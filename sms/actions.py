@@ -102,7 +102,7 @@ def _finish(message: SmsMessage, *, status: str, answer: str, keep_text: bool, p
             retry_at: datetime.datetime | None = None) -> None:
     message.status = status
     message.provider_answer = answer[:1000]
-    fields = ["status", "provider_answer"]
+    fields = ["status", "provider_answer", "backend"]
     if status == SmsStatus.QUEUED:
         message.next_attempt_at = retry_at
         fields.append("next_attempt_at")
@@ -132,7 +132,7 @@ def deliver_due(*, limit: int = 20) -> int:
         logger.exception("SMS backend %s could not start", settings.SMS_BACKEND)
         backend, backend_error = None, f"短信通道无法启动：{type(error).__name__}: {error}"
     for message in messages:
-        SmsMessage.objects.filter(pk=message.pk).update(backend=backend.name if backend else "")
+        message.backend = backend.name if backend else ""
         if message.template in CODE_TEMPLATES and message.created_at + CODE_TTL < now:
             _finish(message, status=SmsStatus.FAILED, answer="验证码已过期，不再发送", keep_text=False)
             continue
@@ -159,13 +159,12 @@ def deliver_due(*, limit: int = 20) -> int:
 
 def next_due_at() -> datetime.datetime | None:
     """Return when the earliest unfinished text is due, for the worker's sleep."""
-    row = (
+    return (
         SmsMessage.objects.filter(status__in=(SmsStatus.QUEUED, SmsStatus.SENDING))
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
     )
-    return row
 
 
 # Verification codes ------------------------------------------------------------------------------
