@@ -1,12 +1,12 @@
 """Public pages of the portal and citizens' accounts."""
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from urllib.parse import urlencode
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,7 +24,7 @@ from sms.texts import CODE_MINUTES
 
 from .actions import AccountError, mark_phone_verified, register_citizen, reset_password
 from .forms import CodeLoginForm, LoginForm, PasswordResetForm, RegistrationForm, VerifyPhoneForm
-from .models import Role, User
+from .selectors import citizen_with_phone, phone_taken
 
 
 def home(request):
@@ -63,10 +63,6 @@ def _next_url(request) -> str:
 def _with_next(url_name: str, next_url: str) -> str:
     url = reverse(url_name)
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
-
-
-def _citizen_with_phone(phone: str):
-    return User.objects.filter(phone=phone, role=Role.CITIZEN, is_active=True).first()
 
 
 def _send_code(request, *, phone_value: str, purpose: str, has_account) -> tuple[dict, int]:
@@ -132,7 +128,7 @@ def register(request):
             "portal/register.html",
             RegistrationForm(initial={"phone": request.POST.get("phone", "")}),
             purpose=Purpose.REGISTER,
-            has_account=lambda phone: User.objects.filter(Q(phone=phone) | Q(username=phone)).exists(),
+            has_account=phone_taken,
         )
     form = RegistrationForm(request.POST or None)
     if request.method == "POST":
@@ -155,7 +151,7 @@ def register(request):
 @require_http_methods(["GET", "POST"])
 def password_reset(request):
     """忘记密码: 手机号 and 验证码 → 新密码; every session of the account ends."""
-    has_account = lambda phone: _citizen_with_phone(phone) is not None  # noqa: E731
+    has_account = lambda phone: citizen_with_phone(phone) is not None  # noqa: E731
     if request.POST.get("action") == "send_code":
         return _send_code_response(
             request,
@@ -168,7 +164,7 @@ def password_reset(request):
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         if _use_code(form, phone=phone, purpose=Purpose.RESET):
-            user = _citizen_with_phone(phone)
+            user = citizen_with_phone(phone)
             if user is None:  # no code was sent to a number without an account: it cannot have matched
                 form.add_error("code", "验证码不正确，请重新获取。")
             else:
@@ -183,7 +179,7 @@ def password_reset(request):
 @require_http_methods(["GET", "POST"])
 def code_login(request):
     """验证码登录: a citizen signs in with the number and an SMS code instead of the password."""
-    has_account = lambda phone: _citizen_with_phone(phone) is not None  # noqa: E731
+    has_account = lambda phone: citizen_with_phone(phone) is not None  # noqa: E731
     if request.POST.get("action") == "send_code":
         return _send_code_response(
             request,
@@ -196,7 +192,7 @@ def code_login(request):
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         if _use_code(form, phone=phone, purpose=Purpose.LOGIN):
-            user = _citizen_with_phone(phone)
+            user = citizen_with_phone(phone)
             if user is None:
                 form.add_error("code", "验证码不正确，请重新获取。")
             else:

@@ -1,8 +1,8 @@
 """腾讯云短信 (SMS 2021-01-11, SendSms) through tencentcloud-sdk-python-sms."""
 import os
 
-from .base import Delivery, DeliveryError, SmsBackend, template_id
 from ..texts import PARAMS
+from .base import Delivery, DeliveryError, SmsBackend, template_id
 
 # Answers that a later try cannot fix.
 FINAL_CODES = {

@@ -1,7 +1,9 @@
 """In Chromium: a citizen leaves an offline question (留言); an officer answers it from the desk in three lines;
 the citizen gets exactly one SMS notice (outbox of the live server), without the answer's words."""
+import importlib
 import inspect
 import json
+import pkgutil
 import uuid
 
 import pytest
@@ -30,15 +32,13 @@ print(json.dumps([[row.text, row.status] for row in rows]))
 
 
 def chat_calls_the_notice() -> bool:
+    """Return whether the chat actions (a module or a package) call the notice yet."""
     import chat.actions
 
-    module = chat.actions
-    sources = [inspect.getsource(module)]
-    if hasattr(module, "__path__"):  # a package: read its modules too
-        import pkgutil, importlib  # noqa: E401
-
-        sources += [inspect.getsource(importlib.import_module(f"chat.actions.{m.name}")) for m in pkgutil.iter_modules(module.__path__)]
-    return any("notify_offline_answered" in source for source in sources)
+    modules = [chat.actions]
+    if hasattr(chat.actions, "__path__"):
+        modules += [importlib.import_module(f"chat.actions.{m.name}") for m in pkgutil.iter_modules(chat.actions.__path__)]
+    return any("notify_offline_answered" in inspect.getsource(module) for module in modules)
 
 
 @pytest.mark.skipif(not chat_calls_the_notice(), reason="chat does not call sms.notices.notify_offline_answered yet")
