@@ -161,9 +161,10 @@ RATE_LIMITS = {
     "faq_suggest": (30, 60),  # FAQ suggestions under the chat box, fired as a citizen types
     # Any websocket frame, per socket (counted in the process that holds it): typing and read receipts included.
     "ws_frame": (int(os.environ.get("RATE_WS_FRAMES", "120")), 10),
-    # SMS codes a day (docs/sms.md), per mobile number and per client address.
+    # SMS codes a day (docs/sms.md), per mobile number and per client address (raise the latter when many
+    # citizens share one address, e.g. a carrier's NAT).
     "sms_code_phone": (int(os.environ.get("RATE_SMS_CODES", "10")), 86400),
-    "sms_code_address": (int(os.environ.get("RATE_SMS_CODES", "10")), 86400),
+    "sms_code_address": (int(os.environ.get("RATE_SMS_CODES_PER_ADDRESS", "10")), 86400),
 }
 
 # SMS (docs/sms.md) ---------------------------------------------------------------------------------
