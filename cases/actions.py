@@ -13,6 +13,7 @@ from chat.models import Status as ConversationStatus
 from departments.calendar import due_text, end_of_working_days_after
 from departments.models import Department, Window
 from infra.errors import DomainError
+from sms import notices as sms_notices
 
 from . import numbers, referrals, selectors
 from .models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, EventKind, TargetKind
@@ -213,6 +214,7 @@ def accept_case(*, case: Case, by) -> Case:
     case.accepted_at = timezone.now()
     case.save(update_fields=["status", "accepted_at"])
     _record(case, kind=EventKind.ACCEPTED, actor=by, from_status=before)
+    sms_notices.notify_case(case=case, state="accepted")
     unit = case.lead_unit.name if case.lead_unit_id else "省政府办公厅信息中心"
     _tell_citizen(case, f"您的转办件（受理编号 {case.tracking_number}）已由{unit}受理，正在办理。")
     return case
@@ -235,6 +237,7 @@ def reply_case(*, case: Case, by, reply) -> Case:
     case.replied_at = timezone.now()
     case.save(update_fields=["status", "reply", "replied_by", "replied_at"])
     _record(case, kind=EventKind.REPLIED, actor=by, from_status=before)
+    sms_notices.notify_case(case=case, state="replied")
     shown = reply if len(reply) <= _NOTICE_REPLY_MAX else reply[:_NOTICE_REPLY_MAX] + "……"
     unit = case.lead_unit.name if case.lead_unit_id else "省政府办公厅信息中心"
     _tell_citizen(
@@ -261,6 +264,7 @@ def close_case(*, case: Case, by) -> Case:
     case.closed_at = timezone.now()
     case.save(update_fields=["status", "closed_at"])
     _record(case, kind=EventKind.CLOSED, actor=by, from_status=before)
+    sms_notices.notify_case(case=case, state="closed")
     _tell_citizen(case, f"您的转办件（受理编号 {case.tracking_number}）已办结。感谢您的耐心。")
     return case
 
@@ -279,6 +283,7 @@ def return_case(*, case: Case, by, reason) -> Case:
     case.returned_at = timezone.now()
     case.save(update_fields=["status", "return_reason", "returned_at"])
     _record(case, kind=EventKind.RETURNED, actor=by, from_status=before, note=reason)
+    sms_notices.notify_case(case=case, state="returned")
     _tell_citizen(case, f"您的转办件（受理编号 {case.tracking_number}）已退回。退回原因：{reason}")
     return case
 

@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from sms import worker as sms_worker  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,6 +20,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Texts queued by this process (and retries left by others) are sent from a background thread.
+sms_worker.start()
 
 # Everything loaded by now (Django, the apps, URL and template machinery) lives as long as the process.
 # Taking it out of the cyclic collector's view keeps full collections short: with 1,000 open sockets in

@@ -17,6 +17,9 @@ class User(AbstractUser):
     phone = models.CharField(
         _("手机号"), max_length=11, unique=True, null=True, blank=True, help_text=_("中国大陆手机号，11 位，以 1 开头")
     )
+    phone_verified_at = models.DateTimeField(
+        _("手机号验证时间"), null=True, blank=True, help_text=_("市民用短信验证码证明手机号归本人的时间；空表示尚未验证")
+    )
     display_name = models.CharField(
         _("显示名称"), max_length=50, blank=True, help_text=_("值班人员对市民显示的称呼，如“值班员 张丘”")
     )
@@ -44,6 +47,11 @@ class User(AbstractUser):
         return self.role in (Role.SUPERVISOR, Role.ADMIN) or self.is_superuser
 
     @property
+    def needs_phone_verification(self) -> bool:
+        """Return whether a citizen registered before SMS codes existed and has not proved the number yet."""
+        return self.is_citizen and bool(self.phone) and self.phone_verified_at is None
+
+    @property
     def masked_phone(self) -> str:
         """Return the phone number with its middle four digits hidden (138****1234)."""
         return mask_phone(self.phone)
@@ -65,3 +73,15 @@ class CitizenDataRequest(User):
         default_permissions = ("view", "change")
         verbose_name = _("个人信息权利申请")
         verbose_name_plural = _("个人信息权利申请")
+
+
+class UserSession(models.Model):
+    """A session a user signed in with, so that ending all of a user's sessions needs no scan of every session."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(_("会话"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("登录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")

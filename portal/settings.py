@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "channels",
     "import_export",
     "portal",
+    "sms",
     "departments",
     "chat",
     "cases",
@@ -160,7 +161,20 @@ RATE_LIMITS = {
     "faq_suggest": (30, 60),  # FAQ suggestions under the chat box, fired as a citizen types
     # Any websocket frame, per socket (counted in the process that holds it): typing and read receipts included.
     "ws_frame": (int(os.environ.get("RATE_WS_FRAMES", "120")), 10),
+    # SMS codes a day (docs/sms.md), per mobile number and per client address (raise the latter when many
+    # citizens share one address, e.g. a carrier's NAT).
+    "sms_code_phone": (int(os.environ.get("RATE_SMS_CODES", "10")), 86400),
+    "sms_code_address": (int(os.environ.get("RATE_SMS_CODES_PER_ADDRESS", "10")), 86400),
 }
+
+# SMS (docs/sms.md) ---------------------------------------------------------------------------------
+# sms.backends.outbox.OutboxBackend (embedded: the admin's 短信发送记录 and the server log),
+# sms.backends.aliyun.AliyunBackend or sms.backends.tencent.TencentBackend.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "sms.backends.outbox.OutboxBackend")
+# "thread": every daphne process sends from a background thread; "off": run `manage.py sms_worker`.
+SMS_WORKER = os.environ.get("SMS_WORKER", "thread")
+# The portal's public address, for the links in notices.
+SMS_SITE_URL = os.environ.get("SMS_SITE_URL", "http://127.0.0.1:8000")
 
 # Language and time ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -11,10 +11,14 @@ portal_patterns = [
     path("accounts/register/", views.register, name="register"),
     path("accounts/login/", views.login_view, name="login"),
     path("accounts/logout/", views.logout_view, name="logout"),
+    path("accounts/login/code/", views.code_login, name="code_login"),
+    path("accounts/password/reset/", views.password_reset, name="password_reset"),
+    path("accounts/verify-phone/", views.verify_phone, name="verify_phone"),
     path("my/", views.my_consultations, name="my_consultations"),
     path("my/conversations/<int:conversation_id>/consent/", rights_views.consent, name="consent"),
     path("my/data/", rights_views.my_data, name="my_data"),
     path("my/delete/", rights_views.delete_account, name="delete_account"),
+    path("my/sms-notices/", views.sms_notices, name="sms_notices"),
 ]
 
 urlpatterns = [

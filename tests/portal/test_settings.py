@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
     # check --deploy does not connect, so nothing needs to listen on these.
     "DATABASE_URL": "postgres://zwt:secret@db.example.gov.cn:5432/zwt",
     "REDIS_URL": "redis://redis.example.gov.cn:6379/0",
+    "SMS_BACKEND": "sms.backends.aliyun.AliyunBackend",
 }
 
 PRINT_SETTINGS = """
@@ -75,6 +76,14 @@ def test_check_deploy_is_clean_with_production_values():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_while_texts_stay_in_the_outbox():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "SMS_BACKEND"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, check=False)
+
+    assert result.returncode != 0
+    assert "sms.W001" in result.stderr + result.stdout and "验证码和通知不会真正发出" in result.stderr + result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -78,47 +78,6 @@ def test_text_is_escaped_never_html(client, window):
     assert "&lt;script&gt;" in page
 
 
-def test_register_login_logout(client):
-    response = client.post(
-        reverse("portal:register"), {"phone": "138 0013 8000", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}
-    )
-    assert response.status_code == 302
-    user = User.objects.get(phone="13800138000")
-    assert user.role == Role.CITIZEN and user.username == "13800138000"
-    client.post(reverse("portal:logout"))
-    assert client.get(reverse("portal:my_consultations")).status_code == 302
-    response = client.post(reverse("portal:login"), {"username": "13800138000", "password": "Hangzhou-2026"})
-    assert response.status_code == 302
-    assert client.get(reverse("portal:my_consultations")).status_code == 200
-
-
-@pytest.mark.parametrize(
-    "data, message",
-    [
-        ({"phone": "12345", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}, "正确的中国大陆手机号"),
-        ({"phone": "23800138000", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}, "正确的中国大陆手机号"),
-        ({"phone": "13800138001", "password1": "12345678", "password2": "12345678"}, "密码"),
-        ({"phone": "13800138001", "password1": "abc", "password2": "abc"}, "密码"),
-        ({"phone": "13800138001", "password1": "Hangzhou-2026", "password2": "Hangzhou-2027"}, "不一致"),
-    ],
-)
-def test_bad_registration_saves_nothing(client, data, message):
-    response = client.post(reverse("portal:register"), data)
-    assert response.status_code == 400
-    assert message in response.content.decode()
-    assert not User.objects.filter(phone=data["phone"]).exists()
-
-
-def test_duplicate_number_is_refused(client):
-    factories.citizen(phone="13900000000")
-    response = client.post(
-        reverse("portal:register"), {"phone": "13900000000", "password1": "Hangzhou-2026", "password2": "Hangzhou-2026"}
-    )
-    assert response.status_code == 400
-    assert "已注册" in response.content.decode()
-    assert User.objects.filter(phone="13900000000").count() == 1
-
-
 def test_failed_logins_are_rate_limited(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": (3, 300)}
     factories.citizen(phone="13700000000")
