@@ -22,6 +22,8 @@ from chat.models import Conversation, Message
 from faq import actions as faq_actions
 from faq.models import Entry
 from infra import audit
+from sms import actions as sms_actions
+from sms import selectors as sms_selectors
 
 DATA_EXPORT = "data_export"  # oversight.AuditAction values, written through infra.audit
 ACCOUNT_DELETE = "account_delete"
@@ -88,15 +90,31 @@ def case_rows(user) -> list[dict]:
     ]
 
 
+def _subjects(user) -> list[str]:
+    conversations = Conversation.objects.filter(citizen=user).values_list("id", flat=True)
+    cases = Case.objects.filter(citizen=user).values_list("id", flat=True)
+    return [f"conversation:{pk}" for pk in conversations] + [f"case:{pk}" for pk in cases]
+
+
+def sms_rows(user) -> list[dict]:
+    return [
+        {"时间": _when(m.created_at), "类型": m.get_template_display(), "手机号": m.masked_phone,
+         "状态": m.get_status_display(), "内容": m.text}
+        for m in sms_selectors.messages_of(phone=user.phone or "", subjects=_subjects(user))
+    ]
+
+
 SECTIONS: list[Section] = [
     Section("账户", account_rows),
     Section("咨询", conversation_rows),
     Section("消息", message_rows),
     Section("评价", rating_rows),
     Section("转办件", case_rows),
+    Section("短信通知", sms_rows),
 ]
 # Erasers run, in order, inside delete_account's transaction; each removes one app's copy.
 ERASERS: list[Callable[[object], object]] = [
+    lambda user: sms_actions.forget_person(phone=user.phone or "", subjects=_subjects(user)),
     lambda user: faq_actions.forget_conversations(
         conversation_ids=list(Conversation.objects.filter(citizen=user).values_list("id", flat=True))
     ),

@@ -21,7 +21,7 @@ from infra.errors import DomainError
 
 from . import texts, worker
 from .backends import DeliveryError, get_backend
-from .models import Purpose, SmsMessage, SmsStatus, Template, VerificationCode
+from .models import NoticeOptOut, Purpose, SmsMessage, SmsStatus, Template, VerificationCode
 
 logger = logging.getLogger("sms")
 
@@ -248,3 +248,15 @@ def use_code(*, phone: str, purpose: str, code: str) -> None:
             row.save(update_fields=["used_at"])
     if failure is not None:
         raise failure
+
+
+@transaction.atomic
+def forget_person(*, phone: str, subjects: list[str]) -> int:
+    """Delete every text and code of a person (account deletion under PIPL art. 47); return how many texts."""
+    from . import selectors
+
+    deleted, _ = selectors.messages_of(phone=phone, subjects=subjects).delete()
+    if phone:
+        VerificationCode.objects.filter(phone=phone).delete()
+        NoticeOptOut.objects.filter(user__phone=phone).delete()
+    return deleted

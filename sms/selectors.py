@@ -22,3 +22,16 @@ def provider_in_trouble() -> bool:
         .values_list("status", flat=True)[:TROUBLE_SAMPLE]
     )
     return len(recent) == TROUBLE_SAMPLE and SmsStatus.SENT not in recent
+
+
+def messages_of(*, phone: str, subjects: list[str]):
+    """Return the texts about a person's consultations and cases, and those still queued for their number.
+
+    A sent text keeps only the masked number, which other people share, so it is found by its subject.
+    """
+    from django.db.models import Q
+
+    query = Q(subject__in=subjects)
+    if phone:
+        query |= Q(phone=phone)
+    return SmsMessage.objects.filter(query).order_by("created_at")

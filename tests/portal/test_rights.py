@@ -60,7 +60,7 @@ def test_download_json_holds_everything_of_mine_and_nothing_of_others(client, tw
     assert reply.status_code == 200 and reply["Content-Disposition"].startswith("attachment;")
     text = reply.content.decode()
     data = json.loads(text)
-    assert set(data) == {"账户", "咨询", "消息", "评价", "转办件"}
+    assert set(data) == {"账户", "咨询", "消息", "评价", "转办件", "短信通知"}
     assert data["账户"][0]["手机号"] == "13900001111"
     assert [c["咨询编号"] for c in data["咨询"]] == [two_citizens["mine"].pk]
     assert "我叫李四海，身份证330106199001011234，户口怎么迁？" in [m["内容"] for m in data["消息"]]
@@ -77,7 +77,7 @@ def test_download_xlsx_has_a_sheet_per_kind(client, two_citizens):
     client.force_login(two_citizens["me"])
     reply = client.post(reverse("portal:my_data"), {"format": "xlsx"})
     book = load_workbook(io.BytesIO(reply.content))
-    assert book.sheetnames == ["账户", "咨询", "消息", "评价", "转办件"]
+    assert book.sheetnames == ["账户", "咨询", "消息", "评价", "转办件", "短信通知"]
     cells = [str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row]
     assert any("330106199001011234" in value for value in cells)
     assert not any("赵秀兰" in value for value in cells)
@@ -166,3 +166,20 @@ def test_guessing_the_password_on_the_delete_page_is_limited(client, two_citizen
     assert blocked.status_code == 400 and "尝试次数过多" in blocked.content.decode()
     two_citizens["me"].refresh_from_db()
     assert two_citizens["me"].is_active
+
+
+def test_sms_notices_are_in_my_data_and_go_with_the_account(client, two_citizens, django_capture_on_commit_callbacks):
+    from portal import rights
+    from sms import notices
+    from sms.models import SmsMessage
+
+    me, other = two_citizens["me"], two_citizens["other"]
+    with django_capture_on_commit_callbacks(execute=True):
+        notices.notify_case(case=two_citizens["case"], state="accepted")
+        notices.notify_offline_answered(conversation=two_citizens["theirs"])
+    assert SmsMessage.objects.count() == 2
+    rows = rights.collect(me)["短信通知"]
+    assert len(rows) == 1 and two_citizens["case"].tracking_number in rows[0]["内容"]
+    rights.delete_account(user=me, by=me)
+    assert list(SmsMessage.objects.values_list("subject", flat=True)) == [f"conversation:{two_citizens['theirs'].pk}"]
+    assert rights.collect(other)["短信通知"][0]["手机号"] == "139****2222"
