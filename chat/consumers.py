@@ -1,6 +1,7 @@
 """Websocket consumers: the citizen's chat window and the officer's desk (protocol in docs/protocol.md)."""
 import asyncio
 import json
+import logging
 import time
 
 from channels.consumer import get_handler_name
@@ -8,15 +9,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.http import Http404
 
 from departments import selectors as department_selectors
-from infra import ratelimit
+from infra import ratelimit, untrusted
 
 from . import actions, desk_state, selectors, store
 from .actions import ChatError
 from .events import conversation_group, user_group, window_group
 from .payloads import conversation_payload, message_payload
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -90,9 +94,9 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("bad_frame", "消息帧过大。")
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self.send_error("bad_frame", "消息格式不正确（不是有效的 JSON）。")
+            frame = untrusted.parse_json(text_data)
+        except untrusted.MalformedInput as error:
+            await self.send_error(error.code, error.message)
             return
         await self.receive_json(frame)
 
@@ -115,6 +119,11 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("forbidden", str(error) or "您无权进行这个操作。")
         except Http404 as error:
             await self.send_error("not_found", str(error) or "没有找到。")
+        except (DataError, ValueError, TypeError, OverflowError, UnicodeError):
+            # Input the frame checks let through but the database or a rule could not take: the frame is
+            # refused, the socket stays open (a 1011 close would only make the page reconnect).
+            logger.warning("frame refused: %r", frame.get("type"), exc_info=True)
+            await self.send_error("invalid", "无法处理这条消息，请检查内容后重试。", ref=frame.get("client_id"))
 
     async def send_error(self, code: str, message: str, ref=None):
         payload = {"type": "error", "code": code, "message": message}
