@@ -2,8 +2,19 @@
 import datetime
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from .models import CalendarDay, CalendarYear, DayKind
+
+# A hook for the apps above (chat's desks follow it): sent with `officer_ids` whose windows changed.
+officer_windows_changed = Signal()
+
+
+def notify_officer_windows_changed(*, officer_ids) -> None:
+    """Tell the listeners (the officers' open desks) that these officers' windows changed."""
+    officer_ids = sorted(set(officer_ids))
+    if officer_ids:
+        officer_windows_changed.send(sender=None, officer_ids=officer_ids)
 
 
 @transaction.atomic

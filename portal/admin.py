@@ -2,7 +2,9 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from . import actions
@@ -94,7 +96,18 @@ class UserAdmin(DjangoUserAdmin):
         # The information center and admins work in this console; officers and citizens never do.
         if not change:
             obj.is_staff = obj.role in (Role.SUPERVISOR, Role.ADMIN)
+        before = User.objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
+        actions.record_account_change(request=request, before=before, user=obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        if user is not None and not actions.may_set_password(request.user, user):
+            raise PermissionDenied("只有系统管理员可以设置他人的密码。")
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302 and response.url != request.get_full_path():
+            actions.record_password_set(request=request, user=user)
+        return response
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

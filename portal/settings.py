@@ -199,8 +199,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
-# Behind the reverse proxy in deploy/, the client address is the last X-Forwarded-For hop.
+# Behind the reverse proxy in deploy/, the client address is the last X-Forwarded-For hop
+# (infra/client.py); TRUSTED_PROXIES (addresses, comma-separated) narrows whose header is believed.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
 # Domain settings ------------------------------------------------------------------------------------
 # Wait after which a queued citizen is told the officers are busy and the question is kept.
@@ -223,3 +225,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# Spreadsheet exports: XLSX and CSV only (no HTML or JSON of citizens' text), every cell through
+# infra.spreadsheet.safe_cell.
+from import_export.formats.base_formats import CSV, XLSX  # noqa: E402  (plain classes; no app needed)
+
+IMPORT_EXPORT_FORMATS = [XLSX, CSV]

@@ -1,0 +1,33 @@
+"""A hook to the audit log (审计日志) for the apps below oversight.
+
+The audit log lives in oversight, which nothing may import. An app that must leave a trace (an account
+changed in the console, a search of message text) calls `record`; oversight listens (registered in its
+AppConfig.ready) and appends the entry. Without a listener nothing is kept, so a system check in
+oversight is what guarantees one is there.
+"""
+from django.dispatch import Signal
+
+from .client import client_address
+
+# Actions that apps below oversight record; oversight.models.AuditAction names them in Chinese.
+ACCOUNT_CHANGE = "account_change"
+PASSWORD_SET = "password_set"
+SEARCH_CONTENT = "search_content"
+WINDOW_ASSIGNMENT = "window_assignment"
+
+audit_requested = Signal()
+
+
+def record(*, request=None, actor=None, action: str, object_type: str = "", object_id="", summary: str = "") -> None:
+    """Ask the audit log to append an entry; who and from where come from the request when given."""
+    if actor is None and request is not None:
+        actor = request.user
+    audit_requested.send(
+        sender=None,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        summary=summary,
+        ip_address=client_address(request) if request is not None else None,
+    )
