@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from chat.events import send_event_on_commit, user_group
 from infra import audit
+from infra.second_factor import DEMO_GROUP
 from infra.sessions import session_fingerprint
 
 from .models import Role, User
@@ -186,3 +187,10 @@ def record_password_set(*, request, user: User) -> None:
     )
     own = request.user.pk == user.pk
     end_sessions(user, code=CLOSE_UNAUTHORIZED, keep_session_key=request.session.session_key if own else None)
+
+
+@transaction.atomic
+def mark_demo_accounts(*, users) -> None:
+    """Put accounts created with the published demo password in the demo group (infra.second_factor)."""
+    group, _ = Group.objects.get_or_create(name=DEMO_GROUP)
+    group.user_set.add(*users)

@@ -8,7 +8,7 @@ class PortalConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_out
 
-        from . import actions
+        from . import actions, checks  # noqa: F401  (checks registers the deploy check)
 
         def close_sockets_of_session(sender, request, user, **kwargs):
             # Every logout (the portal's and the admin's) ends the sockets opened with that session.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import second_factor, views
 
 
 portal_patterns = [
@@ -12,6 +12,7 @@ portal_patterns = [
     path("accounts/login/", views.login_view, name="login"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("my/", views.my_consultations, name="my_consultations"),
+    path("accounts/second-factor/", second_factor.second_factor, name="second_factor"),
 ]
 
 urlpatterns = [
