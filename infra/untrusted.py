@@ -25,6 +25,10 @@ class MalformedInput(DomainError):
         super().__init__(message, "bad_frame")
 
 
+class NotJson(MalformedInput):
+    """Text that is not JSON at all (views that parse JSON word this their own way)."""
+
+
 def check_text(value: str) -> str:
     """Return the text if it holds no NUL and no lone surrogate, else raise MalformedInput."""
     if _FORBIDDEN_CHARS.search(value):
@@ -64,11 +68,11 @@ def parse_json(text: str | bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            raise MalformedInput("数据不是有效的 UTF-8 编码。") from None
+            raise NotJson("数据不是有效的 UTF-8 编码。") from None
     try:
         value = json.loads(text)
     except RecursionError:
         raise MalformedInput("数据嵌套层次过深。") from None
     except ValueError:
-        raise MalformedInput("消息格式不正确（不是有效的 JSON）。") from None
+        raise NotJson("消息格式不正确（不是有效的 JSON）。") from None
     return check_value(value)

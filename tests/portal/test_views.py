@@ -155,7 +155,7 @@ def test_citizen_chat_page_and_no_js_fallback(client, window):
     assert "留言" in response.content.decode()
     stranger = factories.citizen()
     client.force_login(stranger)
-    assert client.get(response.request["PATH_INFO"]).status_code == 403
+    assert client.get(response.request["PATH_INFO"]).status_code == 404  # not theirs: as if unknown
 
 
 def test_public_pages_forbid_inline_scripts(client, window):
