@@ -191,6 +191,7 @@ RATE_LIMITS = {
     "register": (10, 3600),
     "chat_message": (int(os.environ.get("RATE_CHAT_MESSAGES", "20")), 10),
     "public_lookup": (int(os.environ.get("RATE_PUBLIC_LOOKUPS", "10")), 60),
+    "lookup_number": (10, 3600),  # failed case lookups of one tracking number, from any address
     "faq_suggest": (30, 60),  # FAQ suggestions under the chat box, fired as a citizen types
     # Any websocket frame, per socket (counted in the process that holds it): typing and read receipts included.
     "ws_frame": (int(os.environ.get("RATE_WS_FRAMES", "120")), 10),

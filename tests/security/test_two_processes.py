@@ -38,7 +38,7 @@ async def _socket(base_url: str, path: str, session: str):
     return await websockets.connect(
         base_url.replace("http://", "ws://") + path,
         additional_headers={"Cookie": f"sessionid={session}"},
-        origin=base_url.replace("127.0.0.1", "localhost"),
+        origin=base_url,
     )
 
 
