@@ -14,6 +14,7 @@ from django.http import Http404
 
 from departments import selectors as department_selectors
 from infra import ratelimit, untrusted
+from infra.second_factor import second_factor_required, session_is_verified
 from infra.sessions import session_fingerprint
 
 from . import actions, desk_state, selectors, store
@@ -310,6 +311,11 @@ class DeskConsumer(BaseConsumer):
             return
         if not self.user.is_officer:
             await self.refuse(CLOSE_FORBIDDEN)
+            return
+        if await database_sync_to_async(second_factor_required)(self.user) and not session_is_verified(
+            self.scope.get("session")
+        ):
+            await self.refuse(CLOSE_UNAUTHORIZED)  # OTP_REQUIRED_FOR_OFFICERS: the code comes first
             return
         window_ids = await database_sync_to_async(
             lambda: list(selectors.officer_window_ids(self.user))

@@ -156,3 +156,12 @@ async def test_desk_follows_window_removal_live(close_consumer_connections):
             break
     assert not any(f.get("window") == other.id or f.get("conversation") == conversation.id for f in frames), frames
     await desk.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_desk_needs_the_second_factor_when_officers_must_have_one(close_consumer_connections, settings):
+    settings.SECOND_FACTOR_REQUIRED = True
+    settings.OTP_REQUIRED_FOR_OFFICERS = True
+    _, _, officer, _ = await chat_setup()
+    desk, accepted, _ = await connect("/ws/desk/", officer)
+    assert accepted and await closed_with(desk) == 4401
