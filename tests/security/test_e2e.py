@@ -75,7 +75,8 @@ def test_logout_elsewhere_stops_the_chat_page_and_offers_login(new_page, people,
 def test_login_pages_lock_after_five_failures(new_page, live_manage, kind, url):
     n = int(uuid.uuid4().hex[:8], 16) % 10**9
     username = f"e2e-lock-{n}"
-    live_manage("shell", "-c", f"from tests import factories; factories.supervisor().__class__.objects.filter(pk=factories.supervisor().pk).update(username='{username}')")
+    live_manage("shell", "-c", "from portal.actions import create_staff_user; from tests.factories import PASSWORD; "
+                f"create_staff_user(username='{username}', password=PASSWORD, role='supervisor')")
     page = new_page(kind)
     for _ in range(5):
         page.goto(url)
