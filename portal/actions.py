@@ -131,9 +131,19 @@ def end_session_sockets(*, user: User, session_key: str | None) -> None:
 AUDITED_FIELDS = {"role": "角色", "is_active": "启用", "is_staff": "可进入后台", "is_superuser": "超级用户"}
 
 
+def is_system_admin(user: User) -> bool:
+    """Return whether the user is the system administrator (role admin, or a superuser)."""
+    return user.is_superuser or user.role == Role.ADMIN
+
+
 def may_set_password(actor: User, user: User) -> bool:
     """Only the system administrator sets another person's password (else: take over the account unseen)."""
-    return actor.pk == user.pk or actor.is_superuser or actor.role == Role.ADMIN
+    return actor.pk == user.pk or is_system_admin(actor)
+
+
+def record_account_deletion(*, request, user: User) -> None:
+    audit.record(request=request, action=audit.ACCOUNT_CHANGE, object_type="用户", object_id=user.pk,
+                 summary=f"删除账户 {user.username}（{user.get_role_display()}）")
 
 
 def _shown(user: User, field: str) -> str:

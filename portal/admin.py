@@ -80,7 +80,16 @@ class UserAdmin(DjangoUserAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
             readonly += ["is_superuser", "groups", "user_permissions"]
+        if obj is not None and obj.pk == request.user.pk and not actions.is_system_admin(request.user):
+            readonly.append("role")  # nobody promotes themselves
         return readonly
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        field = super().formfield_for_choice_field(db_field, request, **kwargs)
+        if db_field.name == "role" and not actions.is_system_admin(request.user):
+            # Only the system administrator makes system administrators (who may set passwords).
+            field.choices = [choice for choice in field.choices if choice[0] != Role.ADMIN]
+        return field
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
@@ -99,6 +108,17 @@ class UserAdmin(DjangoUserAdmin):
         before = User.objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
         actions.record_account_change(request=request, before=before, user=obj)
+
+    def delete_model(self, request, obj):
+        actions.end_sessions(obj, code=actions.CLOSE_UNAUTHORIZED)
+        actions.record_account_deletion(request=request, user=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            actions.end_sessions(user, code=actions.CLOSE_UNAUTHORIZED)
+            actions.record_account_deletion(request=request, user=user)
+        super().delete_queryset(request, queryset)
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, unquote(id))

@@ -31,7 +31,7 @@ def demo(monkeypatch):
     """The demo data plus one consultation: asked, taken, answered, transferred, the desk closed."""
     # The demo FAQ is indexed lexically here: embedding 320 entries would cost half a minute per test.
     monkeypatch.setenv("FAQ_DISABLE_EMBEDDINGS", "1")
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--force", stdout=io.StringIO())  # DEBUG is off under pytest
     citizen = User.objects.get(username="13800000001")
     officer = User.objects.get(username="gongan_huji")
     household = Window.objects.get(department__name="省公安厅", name="治安户籍")

@@ -109,3 +109,13 @@ def test_information_center_reads_filters_and_exports_the_audit_log(supervisor_c
     response = supervisor_client.post(url, {"resource": "0", "format": "1", **columns})
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     assert "查看对话记录" in response.content.decode("utf-8-sig")
+
+
+def test_supervisor_cannot_promote_anyone_or_themselves_to_system_administrator(supervisor_client):
+    supervisor = supervisor_client.user
+    page = supervisor_client.get(f"/admin/portal/user/{supervisor.pk}/change/")
+    assert 'name="role"' not in page.content.decode()  # their own role is read-only
+    officer = factories.officer(factories.window())
+    page = supervisor_client.get(f"/admin/portal/user/{officer.pk}/change/")
+    assert 'value="admin"' not in page.content.decode()
+    assert 'value="supervisor"' in page.content.decode()

@@ -6,6 +6,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from chat import actions
+from oversight.models import AuditLog
 from departments.actions import notify_officer_windows_changed
 from portal import actions as portal_actions
 from tests import factories
@@ -79,6 +80,8 @@ async def test_deactivation_and_password_set_end_every_session_and_socket(close_
     # The officer is switched off in the console: the open desk closes with 4401 and stores nothing more.
     await sync_to_async(_deactivate)(console, officer)
     assert await closed_with(desk) == 4401
+    entry = await sync_to_async(lambda: AuditLog.objects.get(action="account_change", object_id=str(officer.pk)))()
+    assert "启用：是 → 否" in entry.summary and entry.actor_id == admin.pk
 
     # The citizen's password is set by the system administrator: every session of the citizen ends.
     response = await sync_to_async(console.post)(
