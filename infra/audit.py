@@ -2,8 +2,8 @@
 
 The audit log lives in oversight, which nothing may import. An app that must leave a trace (an account
 changed in the console, a search of message text) calls `record`; oversight listens (registered in its
-AppConfig.ready) and appends the entry. Without a listener nothing is kept, so a system check in
-oversight is what guarantees one is there.
+AppConfig.ready) and appends the entry. oversight is always installed; tests/security/test_audit.py
+proves the entries arrive.
 """
 from django.dispatch import Signal
 

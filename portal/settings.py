@@ -187,7 +187,6 @@ if env_bool("FAST_PASSWORD_HASHER", False):
 
 # Rate limits: (attempts, seconds) per key.
 RATE_LIMITS = {
-    "login": (int(os.environ.get("RATE_LOGIN_ATTEMPTS", "5")), 300),
     "register": (10, 3600),
     "chat_message": (int(os.environ.get("RATE_CHAT_MESSAGES", "20")), 10),
     "public_lookup": (int(os.environ.get("RATE_PUBLIC_LOOKUPS", "10")), 60),
