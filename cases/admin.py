@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from departments.models import Department
+from infra.audit import AuditedReadsMixin
 
 from . import actions, selectors
 from .models import Case, CaseEvent, CaseStatus
@@ -54,7 +55,7 @@ class CaseEventInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = (
         "tracking_number",
         "target",

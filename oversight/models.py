@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     EXPORT_ASSESSMENT = "export_assessment", _("导出考核表")
     PURGE = "purge", _("清理过期记录")
     SEARCH_CONTENT = "search_content", _("按内容检索")
+    VIEW_CONTENT = "view_content", _("查看含市民原文的记录")
     ACCOUNT_CHANGE = "account_change", _("修改账户")
     PASSWORD_SET = "password_set", _("设置密码")
     WINDOW_ASSIGNMENT = "window_assignment", _("调整窗口人员")

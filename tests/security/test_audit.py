@@ -119,3 +119,16 @@ def test_supervisor_cannot_promote_anyone_or_themselves_to_system_administrator(
     page = supervisor_client.get(f"/admin/portal/user/{officer.pk}/change/")
     assert 'value="admin"' not in page.content.decode()
     assert 'value="supervisor"' in page.content.decode()
+
+
+def test_case_and_faq_admin_reads_and_searches_are_audited(supervisor_client):
+    window = factories.window(factories.department(name="省公安厅"), name="交通车管")
+    from faq.models import Entry
+
+    entry = Entry.objects.create(department=window.department, window=window, question="我的身份证丢了", answer="补办", key="k1")
+    assert supervisor_client.get(f"/admin/faq/entry/{entry.pk}/change/").status_code == 200
+    supervisor_client.get("/admin/faq/entry/", {"q": "身份证"})
+    supervisor_client.get("/admin/cases/case/", {"q": "户口"})
+    summaries = list(AuditLog.objects.values_list("action", "summary"))
+    assert AuditLog.objects.filter(action="view_content", object_id=str(entry.pk)).exists()
+    assert sum(1 for action, summary in summaries if action == "search_content" and ("身份证" in summary or "户口" in summary)) == 2
