@@ -31,6 +31,9 @@ MANAGED_MODELS = {
 }
 
 
+LOCKOUT_PERMISSIONS = ["view_accessattempt", "delete_accessattempt", "view_accessfailurelog", "view_accesslog"]
+
+
 @transaction.atomic
 def ensure_information_center_group() -> Group:
     """Create or refresh the information center's group with its permissions on the project's models."""
@@ -47,6 +50,10 @@ def ensure_information_center_group() -> Group:
         if action in ("add", "delete") and model not in MANAGED_MODELS:
             continue
         permissions.append(permission)
+    # Login lockouts (django-axes): the information center sees them and lifts one by deleting it.
+    permissions += Permission.objects.filter(
+        content_type__app_label="axes", codename__in=LOCKOUT_PERMISSIONS
+    )
     group.permissions.set(permissions)
     return group
 
