@@ -106,3 +106,16 @@ def test_every_admin_export_and_the_assessment_neutralise_formulas(hostile_provi
         response = admin_client.get(download, {"period": f"{month:%Y-%m}", "format": fmt})
         assert response.status_code == 200, response.content[:500]
         assert_safe(cells_of(response, title), f"assessment {title}")
+
+
+def test_assess_command_writes_neutralised_xlsx_and_csv(hostile_province, tmp_path):
+    from django.core.management import call_command
+
+    month = timezone.localdate().replace(day=1)
+    xlsx, csv_path = tmp_path / "a.xlsx", tmp_path / "a.csv"
+    call_command("assess", "--month", f"{month:%Y-%m}", "--xlsx", str(xlsx), "--csv", str(csv_path), stdout=io.StringIO())
+    workbook = openpyxl.load_workbook(xlsx)
+    cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert_safe(cells, "assess xlsx")
+    rows = csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig")))
+    assert_safe([cell for row in rows for cell in row], "assess csv")
