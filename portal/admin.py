@@ -27,6 +27,18 @@ def _ordered_app_list(request, app_label=None):
 
 
 admin.site.get_app_list = _ordered_app_list
+_password_change = admin.site.password_change
+
+
+def _password_change_ending_other_sessions(request, extra_context=None):
+    # A member of staff changing their own password: audited, and every other session and socket ends.
+    response = _password_change(request, extra_context)
+    if request.method == "POST" and response.status_code == 302:
+        actions.record_password_set(request=request, user=request.user)
+    return response
+
+
+admin.site.password_change = _password_change_ending_other_sessions
 
 
 @admin.register(User)

@@ -132,3 +132,18 @@ def test_case_and_faq_admin_reads_and_searches_are_audited(supervisor_client):
     summaries = list(AuditLog.objects.values_list("action", "summary"))
     assert AuditLog.objects.filter(action="view_content", object_id=str(entry.pk)).exists()
     assert sum(1 for action, summary in summaries if action == "search_content" and ("身份证" in summary or "户口" in summary)) == 2
+
+
+def test_own_password_change_in_the_console_ends_the_other_sessions(supervisor_client):
+    from django.contrib.sessions.models import Session
+
+    other = Client()
+    other.force_login(supervisor_client.user)
+    response = supervisor_client.post("/admin/password_change/", {
+        "old_password": factories.PASSWORD, "new_password1": "Another-Zwt-2026!", "new_password2": "Another-Zwt-2026!",
+    })
+    assert response.status_code == 302
+    assert AuditLog.objects.filter(action="password_set", object_id=str(supervisor_client.user.pk)).exists()
+    assert not Session.objects.filter(session_key=other.session.session_key).exists()
+    assert supervisor_client.get("/admin/").status_code == 200  # the session that changed it stays
+    assert other.get("/admin/").status_code == 302
