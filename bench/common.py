@@ -240,7 +240,7 @@ class Peer:
             kwargs["local_addr"] = (self.local_addr, 0)
         self.ws = await websockets.connect(
             self.ws_url, additional_headers={"Cookie": f"sessionid={self.session}"},
-            origin=self.base_url.replace("127.0.0.1", "localhost"), open_timeout=timeout, ping_interval=None,
+            origin=self.base_url, open_timeout=timeout, ping_interval=None,
             compression=None, max_queue=None, proxy=None, **kwargs,
         )
         self.up.set()

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from departments.models import Department
 from infra.admin import ReadOnlyMixin
 from infra.privacy import person_label
+from infra.audit import AuditedReadsMixin
 
 from . import actions, selectors, workflow
 from .models import Case, CaseEvent, CaseStatus
@@ -49,7 +50,7 @@ class CaseEventInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(AuditedReadsMixin, admin.ModelAdmin):
     list_display = (
         "tracking_number",
         "target",

@@ -15,6 +15,7 @@ from infra import ratelimit
 
 from . import actions, selectors, workflow
 from .models import CaseStatus, TargetKind
+from .numbers import normalize_tracking_number
 
 LOOKUP_ERROR = "受理编号或查询码不正确。"
 
@@ -31,15 +32,22 @@ def lookup(request):
         number = request.POST.get("number", "")
         code = request.POST.get("code", "")
         context["number"] = number.strip()[:40]
+        # Per address, and per tracking number: guessing one number's query code from many addresses
+        # stops after RATE_LIMITS["lookup_number"] failures, whether the number exists or not.
+        number_key = normalize_tracking_number(number)[:40]
         if not ratelimit.hit("public_lookup", ratelimit.client_ip(request)):
             context["error"] = "查询过于频繁，请一分钟后再试。"
             status = 429
         elif not number.strip() or not code.strip():
             context["error"] = "请填写受理编号和查询码。"
             status = 400
+        elif ratelimit.is_blocked("lookup_number", number_key):
+            context["error"] = "这个受理编号的查询失败次数过多，请一小时后再试。"
+            status = 429
         else:
             case = selectors.lookup_case(number, code)
             if case is None:
+                ratelimit.hit("lookup_number", number_key)
                 context["error"] = LOOKUP_ERROR
                 status = 400
             else:

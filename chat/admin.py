@@ -1,7 +1,9 @@
-"""Admin for conversations, messages, presence and canned replies.
+"""Admin for conversations, presence and canned replies.
 
-Conversations, messages and presence are written only by the chat actions, so the console shows
-them read-only: transcripts to read, online time to check. Canned replies are edited here.
+Conversations and presence are written only by the chat actions, so the console shows them read-only.
+Message text (and rating comments) is not shown here at all: the one way for staff to read it is the
+audited transcript in 督查考核 (oversight.admin.TranscriptAdmin), which writes the audit log for every
+opening, search and export. Canned replies are edited here.
 """
 from django.contrib import admin
 from django.utils.text import Truncator
@@ -10,19 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from infra.admin import ReadOnlyMixin
 from infra.privacy import person_label
 
-from .models import CannedReply, Conversation, DeskConnection, Message, OfficerPresence, PresenceInterval, Transfer
+from .models import CannedReply, Conversation, DeskConnection, OfficerPresence, PresenceInterval, Transfer
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Rows that only the chat actions write."""
-
-
-class MessageInline(ReadOnlyMixin, admin.TabularInline):
-    model = Message
-    fields = ("seq", "created_at", "sender_kind", "sender", "body")
-    readonly_fields = fields
-    extra = 0
-    ordering = ("seq",)
 
 
 class TransferInline(ReadOnlyMixin, admin.TabularInline):
@@ -60,11 +54,12 @@ class ConversationAdmin(ReadOnlyAdmin):
     list_select_related = ("window__department", "citizen", "officer")
     search_fields = ("=id", "citizen__username", "citizen__phone", "officer__username", "officer__display_name", "window__name")
     date_hierarchy = "created_at"
-    inlines = [TransferInline, MessageInline]
+    # No messages here: message text is read only through 督查考核 › 对话记录, which writes the audit log.
+    inlines = [TransferInline]
     # The timestamps are for checking figures; folded away so the transcript comes first.
     fieldsets = (
-        (None, {"fields": ("window", "citizen", "officer", "status", "classification", "due_at")}),
-        (_("评价"), {"fields": ("rating", "rating_comment", "rated_at")}),
+        (None, {"fields": ("window", "citizen_masked", "officer", "status", "classification", "due_at")}),
+        (_("评价"), {"fields": ("rating", "rated_at")}),
         (_("公开同意"), {"fields": ("publication_consent", "publication_consent_at", "publication_consent_by")}),
         (
             _("时间与计数"),
@@ -93,24 +88,7 @@ class ConversationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("市民"), ordering="citizen__username")
     def citizen_masked(self, conversation: Conversation) -> str:
-        return person_label(conversation.citizen)
-
-
-@admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
-    list_display = ("conversation", "seq", "sender_kind", "sender_masked", "short_body", "created_at")
-    list_filter = ("sender_kind", "conversation__window__department")
-    list_select_related = ("conversation__window__department", "sender")
-    search_fields = ("body", "=conversation__id")
-    date_hierarchy = "created_at"
-
-    @admin.display(description=_("发送人"), ordering="sender__username")
-    def sender_masked(self, message: Message) -> str:
-        return person_label(message.sender) or "—"
-
-    @admin.display(description=_("内容"))
-    def short_body(self, message: Message) -> str:
-        return Truncator(message.body).chars(60)
+        return person_label(conversation.citizen) or "—"
 
 
 @admin.register(Transfer)

@@ -1,6 +1,7 @@
 """Websocket consumers: the citizen's chat window and the officer's desk (protocol in docs/protocol.md)."""
 import asyncio
 import json
+import logging
 import time
 
 from channels.consumer import get_handler_name
@@ -8,15 +9,20 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.http import Http404
 
 from departments import selectors as department_selectors
-from infra import ratelimit
+from infra import ratelimit, untrusted
+from infra.second_factor import second_factor_required, session_is_verified
+from infra.sessions import session_fingerprint
 
 from . import actions, desk_state, selectors, store
 from .actions import ChatError
 from .events import conversation_group, user_group, window_group
 from .payloads import conversation_payload, message_payload
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -90,9 +96,9 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("bad_frame", "消息帧过大。")
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self.send_error("bad_frame", "消息格式不正确（不是有效的 JSON）。")
+            frame = untrusted.parse_json(text_data)
+        except untrusted.MalformedInput as error:
+            await self.send_error(error.code, error.message)
             return
         await self.receive_json(frame)
 
@@ -115,6 +121,39 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("forbidden", str(error) or "您无权进行这个操作。")
         except Http404 as error:
             await self.send_error("not_found", str(error) or "没有找到。")
+        except (DataError, ValueError, TypeError, OverflowError, UnicodeError):
+            # Input the frame checks let through but the database or a rule could not take: the frame is
+            # refused, the socket stays open (a 1011 close would only make the page reconnect).
+            logger.warning("frame refused: %r", frame.get("type"), exc_info=True)
+            await self.send_error("invalid", "无法处理这条消息，请检查内容后重试。", ref=frame.get("client_id"))
+
+    async def join_account_group(self) -> None:
+        """Listen for the end of this user's sessions (logout, deactivation, password or role change)."""
+        self.account_group = user_group(self.user.id)
+        if self.account_group not in getattr(self, "groups_joined", ()):
+            await self.channel_layer.group_add(self.account_group, self.channel_name)
+
+    async def leave_account_group(self) -> None:
+        if hasattr(self, "account_group") and self.account_group not in getattr(self, "groups_joined", ()):
+            await self.channel_layer.group_discard(self.account_group, self.channel_name)
+
+    async def session_end(self, event):
+        """The user's session ended elsewhere (portal.actions.end_sessions): close with its code.
+
+        An event may name one session (a logout) or spare one (the session that changed its own password).
+        """
+        mine = session_fingerprint(getattr(self.scope.get("session"), "session_key", None))
+        if event.get("session") and event["session"] != mine:
+            return
+        if event.get("keep") and event["keep"] == mine:
+            return
+        await self.close(code=event.get("code", CLOSE_UNAUTHORIZED))
+
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with the code: a close before the handshake reaches the browser as 1006,
+        and the page could not tell "log in again" from a lost network."""
+        await self.accept()
+        await self.close(code=code)
 
     async def send_error(self, code: str, message: str, ref=None):
         payload = {"type": "error", "code": code, "message": message}
@@ -171,25 +210,27 @@ class ChatConsumer(BaseConsumer):
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            await self.refuse(CLOSE_UNAUTHORIZED)
             return
         try:
             self.conversation = await database_sync_to_async(selectors.access_conversation)(
                 self.user, self.scope["url_route"]["kwargs"]["conversation_id"]
             )
         except (PermissionDenied, Http404):
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.refuse(CLOSE_FORBIDDEN)
             return
         if not self.user.is_citizen:
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.refuse(CLOSE_FORBIDDEN)
             return
         self.group = conversation_group(self.conversation.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_account_group()
         await self.accept()
         self.watch_idle()
 
     async def disconnect(self, code):
         self.stop_watching_idle()
+        await self.leave_account_group()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -266,10 +307,15 @@ class DeskConsumer(BaseConsumer):
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            await self.refuse(CLOSE_UNAUTHORIZED)
             return
         if not self.user.is_officer:
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.refuse(CLOSE_FORBIDDEN)
+            return
+        if await database_sync_to_async(second_factor_required)(self.user) and not session_is_verified(
+            self.scope.get("session")
+        ):
+            await self.refuse(CLOSE_UNAUTHORIZED)  # OTP_REQUIRED_FOR_OFFICERS: the code comes first
             return
         window_ids = await database_sync_to_async(
             lambda: list(selectors.officer_window_ids(self.user))
@@ -346,6 +392,17 @@ class DeskConsumer(BaseConsumer):
             conversation=conversation, officer=self.user, to_window=to_window, note=frame.get("note", "")
         )
         await self.send_json({"type": "transferred", "conversation": conversation.id, "window": to_window.id})
+
+    async def assignments_changed(self, event):
+        """The officer's windows changed: follow them live, and send the desk a fresh state."""
+        window_ids = await database_sync_to_async(lambda: list(selectors.officer_window_ids(self.user)))()
+        wanted = [user_group(self.user.id)] + [window_group(w) for w in window_ids]
+        for group in set(self.groups_joined) - set(wanted):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(wanted) - set(self.groups_joined):
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = wanted
+        await self.send_json(await database_sync_to_async(desk_state.desk_state)(self.user))
 
     async def conversation_taken(self, event):
         await self.send_json({"type": "taken", "conversation": event["conversation"]})

@@ -62,7 +62,8 @@ def officer_may_serve(officer, window_id: int) -> bool:
 def access_conversation(user, conversation_id: int) -> Conversation:
     """Return the conversation if the user may take part in it, else raise.
 
-    A citizen reaches only their own conversations; an officer only those of their windows.
+    A citizen reaches only their own conversations; an officer only those of their windows. Someone
+    else's conversation gets the same 404 as an unknown id, so ids cannot be probed.
     """
     if not user.is_authenticated:
         raise PermissionDenied("请先登录。")
@@ -76,7 +77,7 @@ def access_conversation(user, conversation_id: int) -> Conversation:
         return conversation
     if user.is_officer and officer_may_serve(user, conversation.window_id):
         return conversation
-    raise PermissionDenied("您无权查看这个会话。")
+    raise Http404("没有找到这个会话。")
 
 
 def messages_after(conversation: Conversation, after_seq: int = 0, limit: int = 500) -> list[Message]:

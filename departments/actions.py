@@ -2,6 +2,7 @@
 import datetime
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from .models import CalendarDay, CalendarYear, DayKind, Department, Window
 
@@ -18,6 +19,16 @@ def ensure_window(*, department: Department, name: str) -> Window:
     """Return the department's window of that name, creating it with an empty duty statement to fill in."""
     window, _ = Window.objects.get_or_create(department=department, name=name, defaults={"duty_statement": ""})
     return window
+
+# A hook for the apps above (chat's desks follow it): sent with `officer_ids` whose windows changed.
+officer_windows_changed = Signal()
+
+
+def notify_officer_windows_changed(*, officer_ids) -> None:
+    """Tell the listeners (the officers' open desks) that these officers' windows changed."""
+    officer_ids = sorted(set(officer_ids))
+    if officer_ids:
+        officer_windows_changed.send(sender=None, officer_ids=officer_ids)
 
 
 @transaction.atomic

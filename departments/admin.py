@@ -1,5 +1,6 @@
 """Admin for departments, windows and the working-day calendar."""
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Count
 from django.urls import reverse
@@ -7,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
+
+from infra import audit
 
 from . import actions
 from .calendar import unknown_years_ahead
@@ -81,6 +84,22 @@ class WindowAdmin(SpreadsheetAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("officers")
+
+    def save_related(self, request, form, formsets, change):
+        window = form.instance
+        before = set(window.officers.values_list("id", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(window.officers.values_list("id", flat=True))
+        if before != after:
+            names = dict(get_user_model().objects.filter(pk__in=before | after).values_list("id", "username"))
+            added = "、".join(names[i] for i in sorted(after - before)) or "无"
+            removed = "、".join(names[i] for i in sorted(before - after)) or "无"
+            audit.record(
+                request=request, action=audit.WINDOW_ASSIGNMENT, object_type="窗口", object_id=window.pk,
+                summary=f"{window}：加入 {added}；移出 {removed}",
+            )
+        # Open desks of officers added, removed or on a window switched off follow at once.
+        actions.notify_officer_windows_changed(officer_ids=before | after)
 
     @admin.display(description=_("部门"), ordering="department__ordering")
     def department_name(self, window: Window) -> str:

@@ -11,6 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from infra.spreadsheet import SafeModelResource
+
+from . import actions
 from .models import Department, Level, Window
 
 
@@ -112,7 +115,7 @@ def _yes_no(attribute: str, column_name: str) -> fields.Field:
     return fields.Field(attribute=attribute, column_name=column_name, widget=YesNoWidget(), saves_null_values=False)
 
 
-class AllOrNothingResource(resources.ModelResource):
+class AllOrNothingResource(SafeModelResource):
     """A resource whose import is rolled back as a whole when any row is invalid.
 
     A row's errors are keyed by the spreadsheet's Chinese column names, not the model's field names.
@@ -216,6 +219,12 @@ class WindowResource(AllOrNothingResource):
                 errors["officers"] = [str(error)]
         if errors:
             raise ValidationError(errors)
+
+    def save_m2m(self, instance, row, **kwargs):
+        before = set(instance.officers.values_list("id", flat=True)) if instance.pk else set()
+        super().save_m2m(instance, row, **kwargs)
+        if not kwargs.get("dry_run"):
+            actions.notify_officer_windows_changed(officer_ids=before | set(instance.officers.values_list("id", flat=True)))
 
     def get_instance(self, instance_loader, row):
         # An unknown department makes the lookup fail; import_instance raises it again as a

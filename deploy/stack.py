@@ -468,7 +468,8 @@ class Stack:
         self.manage("collectstatic", "--noinput", "-v0")
         if demo:
             say("Loading demo data")
-            self.manage("seed_demo")
+            # The published demo passwords on a production configuration: on purpose, for the drills.
+            self.manage("seed_demo", *([] if self.debug else ["--force"]))
         for daphne in self.daphnes:
             daphne.env = self.env()
             say(f"daphne on {daphne.socket_path}")

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
+from infra.audit import AuditedReadsMixin
+
 from . import actions
 from .models import Entry
 from .resources import EntryResource
@@ -40,7 +42,7 @@ class EntryAdminForm(forms.ModelForm):
 
 
 @admin.register(Entry)
-class EntryAdmin(ImportExportModelAdmin):
+class EntryAdmin(AuditedReadsMixin, ImportExportModelAdmin):
     form = EntryAdminForm
     resource_classes = [EntryResource]
     formats = [base_formats.XLSX, base_formats.CSV]

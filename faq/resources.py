@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from departments.models import Department, Window
+from infra.spreadsheet import SafeModelResource
 from departments.resources import NamedForeignKeyWidget, TextWidget, YesNoWidget
 from infra import personal_data
 
@@ -32,7 +33,7 @@ class WindowOfDepartmentWidget(widgets.Widget):
         return value.name if value else ""
 
 
-class EntryResource(resources.ModelResource):
+class EntryResource(SafeModelResource):
     key = fields.Field(attribute="key", column_name="编号", widget=TextWidget())
     department = fields.Field(
         attribute="department", column_name="部门", widget=NamedForeignKeyWidget(Department, "name", "部门")

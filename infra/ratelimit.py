@@ -15,6 +15,8 @@ import redis.asyncio as redis_async
 from django.conf import settings
 from django.core.cache import cache
 
+from .client import client_address
+
 
 def _cache_key(scope: str, key: str) -> str:
     window = settings.RATE_LIMITS[scope][1]
@@ -121,8 +123,5 @@ class LocalWindow:
 
 
 def client_ip(request) -> str:
-    """Return the client address; behind the proxy, the last hop it appended to X-Forwarded-For."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and settings.TRUST_X_FORWARDED_FOR:
-        return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """Return the client address as a rate-limit key (infra.client.client_address)."""
+    return client_address(request) or "unknown"

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 
+from chat import admin as chat_admin
+from infra.client import client_address
 from chat.models import Message
 from infra.admin import ReadOnlyMixin
 from infra.privacy import person_label
@@ -20,11 +22,11 @@ from . import dashboard, exports, figures, selectors
 from .actions import record_audit
 from .models import Assessment, AuditAction, AuditLog, MonthlyFigure, Transcript
 from .periods import PeriodError
-from .resources import TranscriptResource
+from .resources import AuditLogResource, TranscriptResource
 
 
 def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
@@ -182,6 +184,15 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
             )
         return response
 
+    def get_search_results(self, request, queryset, search_term):
+        # A search by a word reveals which conversations contain it: it is a read of message text.
+        if search_term.strip():
+            record_audit(
+                actor=request.user, action=AuditAction.SEARCH_CONTENT, object_type="会话",
+                summary=f"检索对话记录：{search_term.strip()[:200]}", ip_address=_client_ip(request),
+            )
+        return super().get_search_results(request, queryset, search_term)
+
     def get_export_data(self, file_format, request, queryset, **kwargs):
         data = super().get_export_data(file_format, request, queryset, **kwargs)
         record_audit(
@@ -192,12 +203,14 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
-    """审计日志: append-only; nobody may add, change or delete entries here."""
+class AuditLogAdmin(ExportMixin, ReadOnlyAdmin):
+    """审计日志: append-only; nobody may add, change or delete entries here. The information center
+    reads, filters and downloads it."""
 
+    resource_classes = [AuditLogResource]
     list_display = ["at", "actor_name", "action", "object_type", "object_id", "summary", "ip_address"]
-    list_filter = ["action", "at"]
-    search_fields = ["actor_name", "object_id", "summary"]
+    list_filter = ["action", "at", "object_type"]
+    search_fields = ["actor_name", "object_id", "summary", "=ip_address"]
     date_hierarchy = "at"
     actions = None
 

@@ -8,7 +8,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from .figures import DEFINITIONS_BY_KEY, HOURS, RATE, SCORE, SECONDS, Report
-from .resources import RESOURCES_BY_LEVEL, neutralise
+from infra.spreadsheet import safe_cell, safe_row
+
+from .resources import RESOURCES_BY_LEVEL
 
 SHEETS = (("department", "部门"), ("window", "窗口"), ("officer", "值班人员"))
 NUMBER_FORMATS = {RATE: "0.0%", HOURS: "0.00", SECONDS: "0.0", SCORE: "0.00"}
@@ -44,14 +46,14 @@ def workbook_bytes(report: Report) -> bytes:
     title = title_line(report)
     for level, sheet_title, dataset in datasets(report):
         sheet = workbook.create_sheet(sheet_title)
-        sheet.append([title])
+        sheet.append([safe_cell(title)])
         sheet["A1"].font = Font(bold=True)
-        sheet.append(list(dataset.headers))
+        sheet.append(safe_row(dataset.headers))
         for cell in sheet[2]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in dataset:
-            sheet.append([neutralise(value) for value in row])
+            sheet.append(safe_row(row))
         resource_cls = RESOURCES_BY_LEVEL[level]
         for column in range(len(dataset.headers)):
             letter = get_column_letter(column + 1)
@@ -66,10 +68,20 @@ def workbook_bytes(report: Report) -> bytes:
     return buffer.getvalue()
 
 
+class _SafeWriter:
+    """A csv writer whose every cell goes through safe_cell."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def writerow(self, row) -> None:
+        self.writer.writerow(safe_row(row))
+
+
 def csv_text(report: Report) -> str:
     """Return the CSV: a title row, then one header and all three levels with a 层级 column."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeWriter(csv.writer(out))
     writer.writerow([title_line(report)])
     figure_headers = None
     for level, sheet_title, dataset in datasets(report):

@@ -25,6 +25,11 @@ class AuditAction(models.TextChoices):
     PURGE = "purge", _("清理过期记录")
     DATA_EXPORT = "data_export", _("导出个人数据")
     ACCOUNT_DELETE = "account_delete", _("注销账户并删除个人数据")
+    SEARCH_CONTENT = "search_content", _("按内容检索")
+    VIEW_CONTENT = "view_content", _("查看含市民原文的记录")
+    ACCOUNT_CHANGE = "account_change", _("修改账户")
+    PASSWORD_SET = "password_set", _("设置密码")
+    WINDOW_ASSIGNMENT = "window_assignment", _("调整窗口人员")
 
 
 class AuditLog(models.Model):

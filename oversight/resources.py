@@ -6,18 +6,10 @@ from django.utils import timezone
 from import_export import fields, resources, widgets
 
 from infra.privacy import person_label
+from infra.spreadsheet import SafeModelResource, SafeResource, safe_cell
 
 from .figures import DEFINITIONS
-from .models import Transcript
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """Return text that starts like a formula (= + - @, tab, CR) with a leading apostrophe; others as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+from .models import AuditLog, Transcript
 
 
 class SafeTextWidget(widgets.CharWidget):
@@ -27,7 +19,7 @@ class SafeTextWidget(widgets.CharWidget):
         super().__init__(coerce_to_string=True, allow_blank=True)
 
     def render(self, value, obj=None, **kwargs):
-        return neutralise(super().render(value, obj, **kwargs))
+        return safe_cell(super().render(value, obj, **kwargs))
 
 
 def _text(attribute: str, header: str) -> fields.Field:
@@ -48,7 +40,7 @@ def _figure_fields() -> dict[str, fields.Field]:
 def _resource(name: str, identity: dict[str, fields.Field]) -> type[resources.Resource]:
     attrs = {**identity, **_figure_fields()}
     attrs["Meta"] = type("Meta", (), {"export_order": list(attrs)})
-    return type(name, (resources.Resource,), attrs)
+    return type(name, (SafeResource,), attrs)
 
 
 DepartmentFiguresResource = _resource("DepartmentFiguresResource", {"name": _text("name", "部门")})
@@ -66,7 +58,7 @@ RESOURCES_BY_LEVEL = {
 }
 
 
-class TranscriptResource(resources.ModelResource):
+class TranscriptResource(SafeModelResource):
     """The transcript list for export: who, where, when and how, with the citizen's phone masked."""
 
     id = fields.Field(attribute="id", column_name="会话编号", widget=widgets.NumberWidget(coerce_to_string=False))
@@ -111,3 +103,26 @@ class TranscriptResource(resources.ModelResource):
 
     def dehydrate_is_offline_question(self, conversation):
         return "是" if conversation.is_offline_question else "否"
+
+
+class AuditLogResource(SafeModelResource):
+    """The audit log as the information center downloads it (审计日志导出)."""
+
+    at = fields.Field(attribute="at", column_name="时间")
+    actor_name = _text("actor_name", "操作人账号")
+    action = fields.Field(attribute="action", column_name="操作")
+    object_type = _text("object_type", "对象类型")
+    object_id = _text("object_id", "对象编号")
+    summary = _text("summary", "摘要")
+    ip_address = _text("ip_address", "IP 地址")
+
+    class Meta:
+        model = AuditLog
+        fields = ("at", "actor_name", "action", "object_type", "object_id", "summary", "ip_address")
+        export_order = fields
+
+    def dehydrate_at(self, entry):
+        return f"{timezone.localtime(entry.at):%Y-%m-%d %H:%M:%S}"
+
+    def dehydrate_action(self, entry):
+        return entry.get_action_display()

@@ -2,7 +2,9 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from . import actions, rights_admin  # noqa: F401  (rights_admin registers the written-request console)
@@ -25,6 +27,18 @@ def _ordered_app_list(request, app_label=None):
 
 
 admin.site.get_app_list = _ordered_app_list
+_password_change = admin.site.password_change
+
+
+def _password_change_ending_other_sessions(request, extra_context=None):
+    # A member of staff changing their own password: audited, and every other session and socket ends.
+    response = _password_change(request, extra_context)
+    if request.method == "POST" and response.status_code == 302:
+        actions.record_password_set(request=request, user=request.user)
+    return response
+
+
+admin.site.password_change = _password_change_ending_other_sessions
 
 
 @admin.register(User)
@@ -78,7 +92,16 @@ class UserAdmin(DjangoUserAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
             readonly += ["is_superuser", "groups", "user_permissions"]
+        if obj is not None and obj.pk == request.user.pk and not actions.is_system_admin(request.user):
+            readonly.append("role")  # nobody promotes themselves
         return readonly
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        field = super().formfield_for_choice_field(db_field, request, **kwargs)
+        if db_field.name == "role" and not actions.is_system_admin(request.user):
+            # Only the system administrator makes system administrators (who may set passwords).
+            field.choices = [choice for choice in field.choices if choice[0] != Role.ADMIN]
+        return field
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
@@ -94,7 +117,29 @@ class UserAdmin(DjangoUserAdmin):
         # The information center and admins work in this console; officers and citizens never do.
         if not change:
             obj.is_staff = obj.role in (Role.SUPERVISOR, Role.ADMIN)
+        before = User.objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
+        actions.record_account_change(request=request, before=before, user=obj)
+
+    def delete_model(self, request, obj):
+        actions.end_sessions(obj, code=actions.CLOSE_UNAUTHORIZED)
+        actions.record_account_deletion(request=request, user=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            actions.end_sessions(user, code=actions.CLOSE_UNAUTHORIZED)
+            actions.record_account_deletion(request=request, user=user)
+        super().delete_queryset(request, queryset)
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        if user is not None and not actions.may_set_password(request.user, user):
+            raise PermissionDenied("只有系统管理员可以设置他人的密码。")
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302 and response.url != request.get_full_path():
+            actions.record_password_set(request=request, user=user)
+        return response
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -91,7 +91,7 @@ def delete_account(request):
         if not request.POST.get("confirm"):
             error = "请勾选确认：注销后无法恢复。"
         # A stolen session must not be able to guess the password here faster than at the login page.
-        elif not ratelimit.hit("login", f"delete-account:{request.user.pk}"):
+        elif not ratelimit.hit("account_delete", str(request.user.pk)):
             error = "尝试次数过多，请 5 分钟后再试。"
         elif not request.user.check_password(request.POST.get("password", "")):
             error = "密码不正确。"

@@ -3,6 +3,7 @@
 Embedded default: SQLite (WAL) and the in-memory channel layer in one daphne process.
 Production: DATABASE_URL (PostgreSQL) and REDIS_URL (channels-redis and the shared cache).
 """
+import datetime
 import os
 from pathlib import Path
 
@@ -45,6 +46,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "import_export",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "sms",
     "departments",
@@ -61,11 +66,16 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "infra.middleware.RejectMalformedInput",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.second_factor.RequireSecondFactor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -149,15 +159,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (username, address) pair before any password is checked.
+    "portal.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login lockout (django-axes) on the portal login and /admin/login/: five failures of one username from
+# one address lock that pair for 15 minutes, so nobody can lock another person out from their own address.
+# Lockouts are listed (and lifted by deleting them) in the admin under "Axes".
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "infra.client.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "security/locked_out.html"
+AXES_VERBOSE = False
+# A second factor (TOTP, django-otp) for the information center and admins; for officers too when set.
+# With DEBUG on, the accounts seed_demo created (group SECOND_FACTOR_DEMO_GROUP) may skip it.
+SECOND_FACTOR_REQUIRED = env_bool("SECOND_FACTOR_REQUIRED", True)
+OTP_REQUIRED_FOR_OFFICERS = env_bool("OTP_REQUIRED_FOR_OFFICERS", False)
+OTP_TOTP_ISSUER = "政务通"
+# The published password of the demo accounts (demo/demo_data.py); `check --deploy` fails while an
+# account seeded by the demo still has it.
+DEMO_PASSWORD = "zwt-demo-2026"
+
 if env_bool("FAST_PASSWORD_HASHER", False):
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Rate limits: (attempts, seconds) per key.
 RATE_LIMITS = {
-    "login": (int(os.environ.get("RATE_LOGIN_ATTEMPTS", "5")), 300),
     "register": (10, 3600),
+    "account_delete": (5, 300),  # password guesses on 注销账户, per account
     "chat_message": (int(os.environ.get("RATE_CHAT_MESSAGES", "20")), 10),
     "public_lookup": (int(os.environ.get("RATE_PUBLIC_LOOKUPS", "10")), 60),
+    "lookup_number": (10, 3600),  # failed case lookups of one tracking number, from any address
     "faq_suggest": (30, 60),  # FAQ suggestions under the chat box, fired as a citizen types
     # Any websocket frame, per socket (counted in the process that holds it): typing and read receipts included.
     "ws_frame": (int(os.environ.get("RATE_WS_FRAMES", "120")), 10),
@@ -212,8 +247,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
-# Behind the reverse proxy in deploy/, the client address is the last X-Forwarded-For hop.
+# Behind the reverse proxy in deploy/, the client address is the last X-Forwarded-For hop
+# (infra/client.py); TRUSTED_PROXIES (addresses, comma-separated) narrows whose header is believed.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
 # Domain settings ------------------------------------------------------------------------------------
 # Wait after which a queued citizen is told the officers are busy and the question is kept.
@@ -235,3 +272,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# Spreadsheet exports: XLSX and CSV only (no HTML or JSON of citizens' text), every cell through
+# infra.spreadsheet.safe_cell.
+from import_export.formats.base_formats import CSV, XLSX  # noqa: E402  (plain classes; no app needed)
+
+IMPORT_EXPORT_FORMATS = [XLSX, CSV]

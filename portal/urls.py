@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import rights_views, views
+from . import rights_views, second_factor, views
 
 
 portal_patterns = [
@@ -19,6 +19,7 @@ portal_patterns = [
     path("my/data/", rights_views.my_data, name="my_data"),
     path("my/delete/", rights_views.delete_account, name="delete_account"),
     path("my/sms-notices/", views.sms_notices, name="sms_notices"),
+    path("accounts/second-factor/", second_factor.second_factor, name="second_factor"),
 ]
 
 urlpatterns = [

@@ -240,22 +240,15 @@ def _safe_next(request) -> str | None:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request):
+    # Failed logins are counted and locked per (username, address) by django-axes (settings.AXES_*),
+    # which answers a locked pair with its own page.
     form = LoginForm(request, request.POST or None)
-    if request.method == "POST":
-        keys = [ratelimit.client_ip(request), f"user:{request.POST.get('username', '').strip().lower()}"]
-        if any(ratelimit.is_blocked("login", key) for key in keys):
-            form.add_error(None, "登录失败次数过多，请 5 分钟后再试。")
-        elif form.is_valid():
-            login(request, form.user)
-            for key in keys[1:]:
-                ratelimit.reset("login", key)
-            target = _safe_next(request) or reverse(_landing_page(form.user))
-            if form.user.needs_phone_verification:
-                return redirect(_with_next("portal:verify_phone", target))
-            return redirect(target)
-        else:
-            for key in keys:
-                ratelimit.hit("login", key)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.user)
+        target = _safe_next(request) or reverse(_landing_page(form.user))
+        if form.user.needs_phone_verification:
+            return redirect(_with_next("portal:verify_phone", target))
+        return redirect(target)
     return render(
         request,
         "portal/login.html",

@@ -38,6 +38,17 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The server refused or ended the session (4401 log in again, 4403 not this account): stop retrying,
+// say so, and offer the login page, coming back here afterwards.
+export function offerLogin(code) {
+  if (document.getElementById("live-login")) return;
+  const next = encodeURIComponent(location.pathname + location.search);
+  const text = code === 4401 ? "登录已失效或已在别处退出，请重新登录后继续。" : "当前账号无权使用这个页面，请换一个账号登录。";
+  const link = el("a", { href: `/accounts/login/?next=${next}`, class: "button button-small" }, "重新登录");
+  const notice = el("ul", { id: "live-login", class: "flash", role: "alert" }, el("li", { class: "flash-error" }, text, " ", link));
+  (document.getElementById("main") || document.body).prepend(notice);
+}
+
 export class LiveSocket {
   constructor(path, { onOpen, onFrame, onState }) {
     this.path = path;
@@ -79,6 +90,7 @@ export class LiveSocket {
       this.ws = null;
       if (event.code === 4401 || event.code === 4403) {
         this.onState("forbidden");
+        offerLogin(event.code);
         return;
       }
       this.onState("closed");

@@ -191,7 +191,7 @@ def test_escalate_endpoint_refusals_are_json_in_chinese(client, conversation, of
     assert post_json(client, url, {"conversation": conversation.id}).status_code == 403
     client.force_login(labour_officer)
     response = post_json(client, url, {"conversation": conversation.id, "target_kind": "department", "department": police.id})
-    assert response.status_code == 403 and response.json()["error"] == "您无权查看这个会话。"
+    assert response.status_code == 404 and response.json()["error"] == "没有找到这个会话。"  # as for unknown ids
     client.force_login(officer)
     response = post_json(client, url, {"conversation": conversation.id, "target_kind": "department"})
     assert response.status_code == 400 and response.json()["error"] == "请选择收件部门。"
@@ -234,7 +234,7 @@ def test_referral_endpoint_and_directory(client, conversation, officer, labour, 
     body = Message.objects.get(conversation=conversation, seq=response.json()["message"]["seq"]).body
     assert "【联系方式】省劳动和社会保障厅" in body and "0571-85101110" in body
     client.force_login(labour_officer)
-    assert post_json(client, "/desk/cases/api/referral/", {"conversation": conversation.id, "department": labour.id}).status_code == 403
+    assert post_json(client, "/desk/cases/api/referral/", {"conversation": conversation.id, "department": labour.id}).status_code == 404
 
 
 def test_my_cases_include_lists_the_citizens_cases_with_the_reply(rf, escalation, handler, citizen):

@@ -113,15 +113,16 @@ async def test_resending_unacked_message_after_reconnect_makes_no_duplicate():
 
 async def test_anonymous_foreign_origin_and_strangers_are_refused():
     window, citizen, officer, conversation = await setup_chat()
-    _, ok, code = await connect(f"/ws/chat/{conversation.id}/")
-    assert not ok
+    # Refusals are accepted, then closed with the code, so that the browser sees it (tests/security).
+    refused, ok, code = await connect(f"/ws/chat/{conversation.id}/")
+    assert (await refused.receive_output())["code"] == 4401
     _, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen, origin="http://evil.example.com")
     assert not ok
     stranger = await sync_to_async(factories.citizen)()
-    _, ok, code = await connect(f"/ws/chat/{conversation.id}/", stranger)
-    assert not ok and code == 4403
-    _, ok, code = await connect("/ws/desk/", citizen)
-    assert not ok and code == 4403
+    refused, ok, code = await connect(f"/ws/chat/{conversation.id}/", stranger)
+    assert (await refused.receive_output())["code"] == 4403
+    refused, ok, code = await connect("/ws/desk/", citizen)
+    assert (await refused.receive_output())["code"] == 4403
     other_officer = await sync_to_async(factories.officer)(await sync_to_async(factories.window)())
     desk, ok, _ = await connect("/ws/desk/", other_officer)
     assert ok
@@ -130,7 +131,7 @@ async def test_anonymous_foreign_origin_and_strangers_are_refused():
     assert error["code"] == "forbidden"
     await desk.send_json_to({"type": "resume", "conversation": conversation.id, "after": 0})
     error = await receive_until(desk, "error")
-    assert error["code"] == "forbidden"
+    assert error["code"] == "not_found"  # another window's conversation: the same answer as an unknown id
     await desk.disconnect()
 
 

@@ -50,7 +50,7 @@ def fresh_database(postgres_url):
 async def _socket(base_url: str, path: str, session: str):
     ws_url = base_url.replace("http://", "ws://") + path
     return await websockets.connect(
-        ws_url, additional_headers={"Cookie": f"sessionid={session}"}, origin=base_url.replace("127.0.0.1", "localhost")
+        ws_url, additional_headers={"Cookie": f"sessionid={session}"}, origin=base_url
     )
 
 

@@ -30,7 +30,8 @@ def lexical_faq_index(monkeypatch):
 
 def seed(*args) -> str:
     out = io.StringIO()
-    call_command("seed_demo", *args, stdout=out, stderr=out)
+    # --force: pytest-django runs with DEBUG off, where seed_demo refuses without it (tests/security).
+    call_command("seed_demo", "--force", *args, stdout=out, stderr=out)
     return out.getvalue()
 
 

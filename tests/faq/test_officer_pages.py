@@ -47,7 +47,7 @@ def test_similar_is_for_officers_of_the_window_only(client, open_question, place
     other = factories.officer(places[("省民政厅", "婚姻登记")])
     client.force_login(other)
     reply = client.get(reverse("faq:similar"), {"conversation": open_question.pk})
-    assert reply.status_code == 403 and reply.json()["error"]
+    assert reply.status_code == 404 and reply.json()["error"]  # not theirs: the same answer as unknown
 
     client.force_login(open_question.citizen)
     assert client.get(reverse("faq:similar"), {"conversation": open_question.pk}).status_code == 403
@@ -119,7 +119,7 @@ def test_publishing_needs_consent_no_blocked_data_and_confirmed_names(client, cl
 def test_publish_page_refuses_strangers_and_open_conversations(client, closed_conversation, open_question, places, traffic_officer):
     stranger = factories.officer(places[("省民政厅", "婚姻登记")])
     client.force_login(stranger)
-    assert client.get(reverse("faq:publish", args=[closed_conversation.pk])).status_code == 403
+    assert client.get(reverse("faq:publish", args=[closed_conversation.pk])).status_code == 404
     client.force_login(closed_conversation.citizen)
     assert client.get(reverse("faq:publish", args=[closed_conversation.pk])).status_code == 403
 

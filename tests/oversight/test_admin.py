@@ -114,7 +114,7 @@ def test_transcripts_are_searchable_and_read_only(client, supervisor, chat_c1):
 def test_transcript_export_masks_phones_and_is_audited(client, supervisor, chat_c1):
     client.force_login(supervisor)
     response = client.post(reverse("admin:oversight_transcript_export"), {
-        "format": "0", "resource": "0",
+        "format": "1", "resource": "0",  # CSV (settings.IMPORT_EXPORT_FORMATS: XLSX, CSV)
         **{f"transcriptresource_{name}": "on" for name in [
             "id", "department", "window", "citizen", "officer", "status", "classification", "first_question_at",
             "answered_live", "is_offline_question", "rating", "rating_comment"]},

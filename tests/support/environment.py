@@ -9,3 +9,7 @@ import os
 # MD5 instead of PBKDF2: creating and logging in users is the slowest part of many tests otherwise.
 # setdefault, so FAST_PASSWORD_HASHER=0 still runs the suite with the production hasher.
 os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+
+# Staff signed in with force_login would otherwise all need an authenticator first; the tests of the
+# second factor (tests/security/test_login.py) turn it on.
+os.environ.setdefault("SECOND_FACTOR_REQUIRED", "0")

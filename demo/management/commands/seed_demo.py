@@ -20,7 +20,7 @@ from demo import demo_data
 from demo.history import generate_history
 from departments.actions import seed_calendar_from_package
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
-from portal.actions import create_staff_user, make_supervisor_member, register_citizen
+from portal.actions import create_staff_user, make_supervisor_member, mark_demo_accounts, register_citizen
 from faq.actions import FaqError, import_entries
 from faq.importing import ImportProblems, read_records
 from faq.models import Entry
@@ -36,10 +36,13 @@ class Command(BaseCommand):
             "--history-days", type=int, default=0, help="另外生成最近 N 天的历史会话与在线记录（用于考核报表演示）"
         )
         parser.add_argument("--scale", type=int, default=1, help="历史数据的规模倍数（1 = 2005 年试点的规模）")
+        parser.add_argument("--force", action="store_true", help="在 DEBUG=0（生产配置）下也载入演示账号")
 
     def handle(self, *args, history_days, scale, **options):
         if history_days < 0 or scale < 1:
             raise CommandError("--history-days 不能为负数，--scale 至少为 1")
+        if not settings.DEBUG and not options.get("force"):
+            raise CommandError("DEBUG=0：这是生产配置，演示账号的密码是公开的。确需载入请加 --force，并在上线前修改或停用演示账号。")
         years = seed_calendar_from_package()
         self.stdout.write(f"工作日历：新载入 {len(years)} 个年份，共 {CalendarYear.objects.count()} 个年份已录入")
 
@@ -49,6 +52,9 @@ class Command(BaseCommand):
             officers = self.seed_officers(windows)
             citizens = self.seed_citizens()
             replies = self.seed_canned_replies(windows)
+            # Marked, so that `check --deploy` finds them while they keep the published password.
+            staff = User.objects.filter(username__in=[demo_data.ADMIN["username"], demo_data.SUPERVISOR["username"]])
+            mark_demo_accounts(users=[*staff, *officers, *citizens])
 
         self.stdout.write(
             f"部门 {Department.objects.count()} 个，窗口 {Window.objects.count()} 个，"
