@@ -18,6 +18,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
 from tests import factories
 from chat import actions
+from portal.models import UserSession
 
 window = factories.window(factories.department(name="省公安厅"), name="交通车管")
 citizen = factories.citizen()
@@ -30,6 +31,7 @@ def session_for(user):
     store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
+    UserSession.objects.create(user=user, session_key=store.session_key)  # as every sign-in records it
     return store.session_key
 
 print(json.dumps({"window": window.id, "conversation": conversation.id,
