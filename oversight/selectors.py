@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -23,10 +24,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Floor, Greatest, Least, TruncDate
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from cases.models import OPEN_STATUSES as OPEN_CASE_STATUSES
-from cases.models import Case
+from cases.models import Case, CaseEvent, EventKind
 from chat.models import (
     EXEMPT_CLASSIFICATIONS,
     Classification,
@@ -35,10 +37,12 @@ from chat.models import (
     PresenceInterval,
     PresenceStatus,
     SenderKind,
+    Status,
     Transfer,
 )
 from departments.models import Department, Window as Window
 
+from .models import DEFAULT_WEIGHTS, AssessmentRule, MonthClose, MonthlyFigure
 from .periods import Period
 
 # Statuses that count as online time: at the desk and reachable (busy officers still answer their chats).
@@ -88,6 +92,24 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         Q(first_response_at__lte=F("due_at")) | (exempt & Q(closed_at__isnull=False, closed_at__lte=F("due_at")))
     )
     overdue = offline & ~in_time & Q(due_at__lt=now)
+    # Not yet due: the due moment is still ahead and nothing settled it yet; never counted as unanswered.
+    not_due = offline & ~in_time & Q(due_at__gte=now)
+    answered = Q(first_response_at__isnull=False)
+    handed_over = Q(Exists(Transfer.objects.filter(conversation=OuterRef("pk")))) | Q(Exists(
+        Case.objects.filter(source_conversation=OuterRef("pk"))
+    ))
+    # 一次办结: the same citizen asked no new question at the same department within REPEAT_DAYS after.
+    asked_again = Exists(
+        Conversation.objects.filter(
+            citizen_id=OuterRef("citizen_id"),
+            window__department_id=OuterRef("window__department_id"),
+            first_question_at__gt=OuterRef("first_question_at"),
+        ).annotate(gap=EpochSeconds("first_question_at") - EpochSeconds(OuterRef("first_question_at")))
+        .filter(gap__lte=REPEAT_DAYS * 86400)
+    )
+    settled_by_now = LessThanOrEqual(
+        EpochSeconds("first_question_at") + Value(REPEAT_DAYS * 86400.0), _epoch(now)
+    )
     aggregates = {
         "conversations": Count("id"),
         "valid": Count("id", filter=valid),
@@ -99,6 +121,12 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         "offline": Count("id", filter=offline),
         "offline_in_time": Count("id", filter=in_time),
         "offline_overdue": Count("id", filter=overdue),
+        "offline_not_due": Count("id", filter=not_due),
+        "valid_not_due": Count("id", filter=valid & not_due & ~answered),
+        "closed": Count("id", filter=Q(status=Status.CLOSED)),
+        "answered_direct": Count("id", filter=valid & answered & ~handed_over),
+        "asked_again": Count("id", filter=valid & Q(asked_again)),
+        "one_time": Count("id", filter=valid & ~Q(asked_again) & Q(settled_by_now)),
         "rated": Count("id", filter=Q(rating__isnull=False)),
         "rating_sum": Coalesce(Sum("rating"), 0),
         "response_count": Count("id", filter=Q(answered_live=True, first_response_at__isnull=False)),
@@ -113,6 +141,9 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         .annotate(**{f"n_{key}": value for key, value in aggregates.items()})
     )
     return [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
+
+
+REPEAT_DAYS = 7
 
 
 def _nearest_rank(sorted_values: list[float], share: float) -> float:
@@ -176,13 +207,17 @@ def case_counts(period: Period, *, department_id: int | None = None, now: dateti
     """Return the cases (转办件) submitted in the period: who escalated them and how their lead units did.
 
     {"escalated_window": {source window: n}, "escalated_officer": {officer: n},
-     "led": {lead department: {"cases_led", "cases_replied_in_time", "cases_overdue"}}}
+     "led": {lead department: {"cases_led", "cases_replied_in_time", "cases_overdue"}},
+     "returned": {department: cases it returned (退回) in the period, counted by the return}}
     """
     qs = Case.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
     escalated = qs.filter(source_conversation__window__department_id=department_id) if department_id else qs
     led = qs.filter(lead_unit_id=department_id) if department_id else qs
     in_time = Q(replied_at__isnull=False, replied_at__lte=F("due_at"))
     overdue = Q(replied_at__gt=F("due_at")) | Q(replied_at__isnull=True, status__in=OPEN_CASE_STATUSES, due_at__lt=now)
+    returned = CaseEvent.objects.filter(kind=EventKind.RETURNED, created_at__gte=period.start, created_at__lt=period.end)
+    if department_id:
+        returned = returned.filter(department_id=department_id)
     rows = (
         led.exclude(lead_unit__isnull=True).order_by().values("lead_unit_id")
         .annotate(cases_led=Count("id"), cases_replied_in_time=Count("id", filter=in_time),
@@ -192,6 +227,7 @@ def case_counts(period: Period, *, department_id: int | None = None, now: dateti
         "escalated_window": _grouped(escalated, "source_conversation__window_id"),
         "escalated_officer": _grouped(escalated, "escalated_by_id"),
         "led": {row.pop("lead_unit_id"): row for row in rows},
+        "returned": _grouped(returned, "department_id"),
     }
 
 
@@ -349,10 +385,23 @@ def daily_volume_by_department(period: Period) -> dict[int, dict[datetime.date, 
 
 def monthly_snapshot(period: Period, department_id: int | None = None) -> QuerySet:
     """Return the stored figures of a closed month (empty when the month was never snapshotted)."""
-    from .models import MonthlyFigure
-
     qs = MonthlyFigure.objects.filter(month=period.first)
     if department_id:
         department = Department.objects.filter(pk=department_id).values_list("name", flat=True).first()
         qs = qs.filter(Q(level="department", object_id=department_id) | Q(department_name=department))
     return qs
+
+
+def rule_weights(year: int) -> dict[str, int]:
+    """Return the weights (考核细则) of the year's score: the rule set in the admin, else the default table."""
+    rule = AssessmentRule.objects.filter(year=year).first()
+    return rule.weights() if rule else dict(DEFAULT_WEIGHTS)
+
+
+def month_close(period: Period):
+    """Return the MonthClose (定稿) of the month, or None while it is not closed."""
+    return MonthClose.objects.filter(month=period.first).first() if period.is_month else None
+
+
+def month_closes(year: int) -> dict[datetime.date, object]:
+    return {close.month: close for close in MonthClose.objects.filter(month__year=year)}

@@ -39,7 +39,7 @@ def test_supervisor_sees_the_dashboard_with_figures_and_help(client, supervisor,
     html = response.content.decode()
     assert "省劳动保障厅" in html and "值班员 张丘" in html
     assert "75.0%" in html  # answer rate of 劳动保障厅
-    assert "已答复 ÷ 有效咨询" in html  # the definition beside the figure
+    assert "已答复 ÷（有效咨询 − 未到期未答复的有效留言）" in html  # the definition beside the figure
     assert html.count("<svg") >= 4
 
 
