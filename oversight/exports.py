@@ -51,7 +51,7 @@ def state_text(report: Report) -> str:
 def title_line(report: Report) -> str:
     scope = "全部部门" if not report.department_id else (report.departments[0].name if report.departments else "")
     computed = f"{timezone.localtime(report.computed_at):%Y-%m-%d %H:%M:%S}" if report.computed_at else ""
-    return (f"政务通网上值班室考核表  考核期间：{report.period.first:%Y-%m-%d} 至 {report.period.last:%Y-%m-%d}"
+    return (f"政务通网上值班室月度考核表  考核期间：{report.period.first:%Y-%m-%d} 至 {report.period.last:%Y-%m-%d}"
             f"  范围：{scope}  计算时间：{computed}  状态：{state_text(report)}")
 
 
