@@ -3,7 +3,7 @@ import datetime
 
 from django.utils import timezone
 
-from . import charts, figures, selectors, topics
+from . import charts, figures, ledger, selectors, topics
 from .figures import DEFINITIONS, DEFINITIONS_BY_KEY
 from .periods import Period, PeriodError, current_month, month_period, parse_day, parse_month, parse_span, week_period
 
@@ -95,6 +95,15 @@ def late_changes(report) -> list[dict]:
     return found
 
 
+def _ledger_context(period: Period, department_id: int | None) -> dict:
+    """The duty ledger: a line per officer, and each day when one department is chosen."""
+    rows = ledger.duty_ledger(period, department_id=department_id)
+    totals = sorted(ledger.totals(rows), key=lambda total: (-(total.late_days + total.early_days + total.absent_days),
+                                                            total.officer))
+    return {"ledger_totals": totals, "ledger_days": rows if department_id else [],
+            "ledger_grace": int(ledger.LATE_GRACE.total_seconds() // 60)}
+
+
 def dashboard_context(period: Period, department_id: int | None) -> dict:
     report = figures.report_for(period, department_id=department_id)
     by_volume = sorted(report.departments, key=lambda row: (-(row["conversations"] or 0), row.name))
@@ -148,6 +157,7 @@ def dashboard_context(period: Period, department_id: int | None) -> dict:
         "month_close": report.month_close,
         "running": not period.is_closed(),
         "late_changes": late_changes(report),
+        **_ledger_context(period, department_id),
         "month_choices": month_choices(),
         "departments": list(selectors.departments()),
         "now": timezone.now(),

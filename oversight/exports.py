@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from . import ledger
 from .figures import CHANGE_KEYS, DEFINITIONS_BY_KEY, HOURS, RATE, SCORE, SECONDS, Report
 from .resources import RESOURCES_BY_LEVEL, neutralise
 
@@ -91,7 +92,8 @@ def _fit_columns(sheet, *, header_row: int, first_row: int, header_max: int = 8)
         inner = max(widest, min(header_width, header_max), math.ceil(header_width / 3))
         header_lines = max(header_lines, math.ceil(header_width / inner) if header_width else 1)
         # Two character cells of padding: Excel, WPS and LibreOffice draw Chinese text slightly wider.
-        sheet.column_dimensions[header.column_letter].width = min(inner + 2, 60)
+        wraps = header_width > inner
+        sheet.column_dimensions[header.column_letter].width = min(inner + (3 if wraps else 2), 60)
     sheet.row_dimensions[header_row].height = 16 * header_lines + 6
 
 
@@ -167,8 +169,46 @@ def _summary_sheet(workbook, report: Report, title: str) -> None:
                                          "无数据的指标显示为空。")
 
 
+LEDGER_HEADERS = ["值班人员", "日期", "部门", "窗口", "应值班时段", "应值班（小时）", "值班时段内在线（小时）", "在线（小时）",
+                  "首次上线", "最后在线", "迟到（分钟）", "早退（分钟）", "备注"]
+
+
+def _ledger_sheet(workbook, report: Report, title: str) -> None:
+    """值班台账: per officer and working day, duty against online time, late starts and early leaves."""
+    now = timezone.now() if report.from_snapshot else report.computed_at
+    rows = ledger.duty_ledger(report.period, department_id=report.department_id, now=now)
+    sheet = workbook.create_sheet("值班台账")
+    _title(sheet, "值班台账  " + title, len(LEDGER_HEADERS))
+    sheet.append(LEDGER_HEADERS)
+    _style_header(sheet[HEADER_ROW])
+
+    def clock(moment):
+        return f"{timezone.localtime(moment):%H:%M}" if moment else None
+
+    for row in rows:
+        sheet.append([neutralise(row.officer), f"{row.day:%Y-%m-%d}", neutralise(row.department), neutralise(row.window),
+                      row.duty_text, row.duty_hours, row.covered_hours, row.online_hours, clock(row.first_online),
+                      clock(row.last_online), row.late_minutes, row.early_minutes, row.note or None])
+    sheet.append(["合计", None, None, None, None, round(sum(row.duty_hours for row in rows), 2),
+                  round(sum(row.covered_hours for row in rows), 2), round(sum(row.online_hours for row in rows), 2),
+                  None, None, sum(1 for row in rows if row.late_minutes), sum(1 for row in rows if row.early_minutes),
+                  f"迟到、早退列合计为天数；未上线 {sum(1 for row in rows if row.absent and not row.running)} 天"])
+    last = sheet.max_row
+    for cells in sheet.iter_rows(min_row=HEADER_ROW + 1, max_row=last):
+        for index, cell in enumerate(cells):
+            cell.border = BORDER
+            if 5 <= index <= 7:
+                cell.number_format = "0.00"
+    for cell in sheet[last]:
+        cell.font = Font(bold=True)
+        cell.fill = TOTAL_FILL
+    _fit_columns(sheet, header_row=HEADER_ROW, first_row=HEADER_ROW + 1)
+    _print_setup(sheet, title_rows=f"1:{HEADER_ROW}", freeze="C3",
+                 filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(LEDGER_HEADERS))}{max(last - 1, HEADER_ROW)}")
+
+
 def workbook_bytes(report: Report) -> bytes:
-    """Return the XLSX: 汇总, then 部门 / 窗口 / 值班人员, each with a title, headers, rows and a total row."""
+    """Return the XLSX: 汇总, 部门 / 窗口 / 值班人员 (title, headers, rows, total row), then 值班台账."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     title = title_line(report)
@@ -201,6 +241,7 @@ def workbook_bytes(report: Report) -> bytes:
         _fit_columns(sheet, header_row=HEADER_ROW, first_row=HEADER_ROW + 1)
         _print_setup(sheet, title_rows=f"1:{HEADER_ROW}", freeze=FREEZE[level],
                      filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(keys))}{max(last - 1, HEADER_ROW)}")
+    _ledger_sheet(workbook, report, title)
     _summary_sheet(workbook, report, title)
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -59,7 +59,7 @@ def test_download_gives_the_workbook_and_is_audited(client, supervisor, october)
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="assessment-2026-10.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["汇总", "部门", "窗口", "值班人员"]
+    assert book.sheetnames == ["汇总", "部门", "窗口", "值班人员", "值班台账"]
     csv_response = client.get(DOWNLOAD, {"month": "2026-10", "format": "csv"})
     assert csv_response.content.decode("utf-8-sig").startswith("政务通网上值班室月度考核表")
     entries = AuditLog.objects.filter(action="export_assessment", actor=supervisor)

@@ -24,7 +24,7 @@ def workbook(october):
 
 
 def test_one_sheet_per_level_with_title_row(workbook):
-    assert workbook.sheetnames == ["汇总", "部门", "窗口", "值班人员"]
+    assert workbook.sheetnames == ["汇总", "部门", "窗口", "值班人员", "值班台账"]
     title = workbook["部门"]["A1"].value
     assert "考核期间：2026-10-01 至 2026-10-31" in title
     assert "计算时间：2026-11-05 10:00:00" in title
@@ -109,7 +109,7 @@ def test_assess_command_writes_both_files(october, tmp_path):
     call_command("assess", "--month", "2026-10", "--xlsx", str(xlsx), "--csv", str(csv_path), stdout=out)
     assert "2026年10月" in out.getvalue()
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == ["汇总", "部门", "窗口", "值班人员"]
+    assert book.sheetnames == ["汇总", "部门", "窗口", "值班人员", "值班台账"]
     assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert AuditLog.objects.filter(action="export_assessment", object_id="2026-10").count() == 1
 

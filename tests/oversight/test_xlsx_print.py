@@ -56,6 +56,7 @@ def test_every_sheet_prints_landscape_a4_fitted_to_width_with_repeated_headers(b
         assert (int(sheet.page_setup.fitToWidth), int(sheet.page_setup.fitToHeight)) == (1, 0)
         assert sheet.print_title_rows == "$1:$2"
         assert sheet.auto_filter.ref.startswith("A2:")
+    assert book.sheetnames == ["汇总", "部门", "窗口", "值班人员", "值班台账"]
     assert book["汇总"].freeze_panes == "C3"
     assert book["部门"].freeze_panes == "B3"
     assert book["窗口"].freeze_panes == "C3"
@@ -104,7 +105,19 @@ def test_libreoffice_opens_and_prints_the_workbook(book, october, tmp_path):
     pdf = (tmp_path / "assessment.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") or pdf.count(b"/Type/Page") - pdf.count(b"/Type/Pages")
-    # Fitted to the width: each of the four small sheets is one landscape page, nothing spills to the right.
-    assert pages == 4
+    # Fitted to the width: every sheet is one page wide; the 值班台账 (4 officers x 21 days) runs to a few pages.
+    assert 5 <= pages <= 8
     # A4 landscape: 842 x 595 points on every page.
     assert re.findall(rb"MediaBox\[\s*0 0 (\d+)\.?\d* (\d+)", pdf) == [(b"841", b"595")] * (pages + 1)
+
+
+def test_duty_ledger_sheet(book):
+    sheet = book["值班台账"]
+    headers = [cell.value for cell in sheet[2]]
+    rows = [dict(zip(headers, row)) for row in sheet.iter_rows(min_row=3, values_only=True)]
+    a12 = next(row for row in rows if row["值班人员"] == "值班员 张丘" and row["日期"] == "2026-10-12")
+    assert (a12["应值班时段"], a12["首次上线"], a12["最后在线"]) == ("08:30–17:00", "08:30", "14:00")
+    assert (a12["迟到（分钟）"], a12["早退（分钟）"], a12["值班时段内在线（小时）"]) == (0, 180, 4.5)
+    assert rows[-1]["值班人员"] == "合计" and rows[-1]["应值班（小时）"] == 178.5 * 3 + 63.0
+    assert len(rows) == 4 * 21 + 1
+    assert sheet.freeze_panes == "C3" and sheet.print_title_rows == "$1:$2"
