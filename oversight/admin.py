@@ -15,7 +15,7 @@ from import_export.admin import ExportMixin
 from chat import admin as chat_admin
 from chat.models import Message
 
-from . import actions, dashboard, exports, figures, selectors
+from . import actions, dashboard, exports, figures, selectors, wallboard
 from .actions import record_audit
 from .models import AssessmentRule, AuditAction, AuditLog, Assessment, MonthClose, MonthlyFigure, Transcript
 from .periods import PeriodError, parse_month
@@ -48,6 +48,7 @@ class AssessmentAdmin(ReadOnlyAdmin):
             path("download/", view(self.download_view), name="oversight_assessment_download"),
             path("close/", view(self.close_view), name="oversight_assessment_close"),
             path("year/", view(self.year_view), name="oversight_assessment_year"),
+            path("wallboard/", view(self.wallboard_view), name="oversight_assessment_wallboard"),
         ]
 
     def _require_view(self, request):
@@ -85,6 +86,20 @@ class AssessmentAdmin(ReadOnlyAdmin):
             messages.success(request, f"{period.label}考核已定稿。")
         target = reverse("admin:oversight_assessment_changelist")
         return HttpResponseRedirect(f"{target}?month={month}" if month[:4].isdigit() else target)
+
+    def wallboard_view(self, request):
+        """实时监控: the page renders the state once; the websocket keeps it live."""
+        self._require_view(request)
+        state = wallboard.state()
+        context = {
+            **self.admin_site.each_context(request),
+            "state": state,
+            "state_at": timezone.now(),
+            "threshold_text": wallboard.threshold_text(state["threshold"]),
+            "title": "实时监控",
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/oversight/wallboard.html", context)
 
     def year_view(self, request):
         self._require_view(request)

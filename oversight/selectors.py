@@ -8,9 +8,11 @@ import datetime
 import math
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Count,
+    Min,
     Exists,
     ExpressionWrapper,
     F,
@@ -33,7 +35,9 @@ from chat.models import (
     EXEMPT_CLASSIFICATIONS,
     Classification,
     Conversation,
+    DeskConnection,
     Message,
+    OfficerPresence,
     PresenceInterval,
     PresenceStatus,
     SenderKind,
@@ -405,3 +409,60 @@ def month_close(period: Period):
 
 def month_closes(year: int) -> dict[datetime.date, object]:
     return {close.month: close for close in MonthClose.objects.filter(month__year=year)}
+
+
+# The live wallboard (实时监控) ----------------------------------------------------------------------
+def open_conversation_counts(*, now: datetime.datetime) -> dict[int, dict]:
+    """Return {window id: queued, oldest_queued_at, active, backlog, overdue} over the open conversations."""
+    waiting = Q(status=Status.QUEUED, first_question_at__isnull=False)
+    backlog = Q(status=Status.OFFLINE)
+    rows = (
+        Conversation.objects.filter(status__in=[Status.QUEUED, Status.ACTIVE, Status.OFFLINE])
+        .order_by()
+        .values("window_id")
+        .annotate(
+            queued=Count("id", filter=waiting),
+            oldest_queued_at=Min("queued_at", filter=waiting),
+            active=Count("id", filter=Q(status=Status.ACTIVE)),
+            backlog=Count("id", filter=backlog),
+            overdue=Count("id", filter=backlog & Q(due_at__lt=now)),
+        )
+    )
+    return {row.pop("window_id"): row for row in rows}
+
+
+def window_officers_on_line(*, now: datetime.datetime) -> dict[int, list[dict]]:
+    """Return {window id: [{"name", "status"}]} of the officers whose desk is heartbeating now."""
+    cutoff = now - datetime.timedelta(seconds=settings.PRESENCE_TIMEOUT_SECONDS)
+    live = set(DeskConnection.objects.filter(last_heartbeat__gte=cutoff).values_list("officer_id", flat=True))
+    if not live:
+        return {}
+    status = dict(OfficerPresence.objects.filter(officer_id__in=live).values_list("officer_id", "status"))
+    users = users_by_id(live)
+    result: dict[int, list[dict]] = {}
+    through = Window.officers.through
+    for window_id, officer_id in through.objects.filter(user_id__in=live).values_list("window_id", "user_id"):
+        current = status.get(officer_id, PresenceStatus.ONLINE)
+        result.setdefault(window_id, []).append({
+            "id": officer_id, "name": str(users.get(officer_id, officer_id)), "status": current,
+            "label": str(PresenceStatus(current).label) if current in PresenceStatus.values else current,
+        })
+    for officers in result.values():
+        officers.sort(key=lambda officer: (officer["status"] != PresenceStatus.ONLINE, officer["name"]))
+    return result
+
+
+def conversations_in_progress(limit_per_window: int = 8) -> dict[int, list[dict]]:
+    """Return {window id: [{"id", "officer", "since"}]} of the chats in progress, oldest first."""
+    rows = (
+        Conversation.objects.filter(status=Status.ACTIVE)
+        .order_by("window_id", "assigned_at", "id")
+        .values_list("id", "window_id", "officer__display_name", "officer__username", "assigned_at")
+    )
+    result: dict[int, list[dict]] = {}
+    for pk, window_id, display_name, username, assigned_at in rows:
+        chats = result.setdefault(window_id, [])
+        if len(chats) < limit_per_window:
+            chats.append({"id": pk, "officer": display_name or username or "",
+                          "since": assigned_at.isoformat() if assigned_at else None})
+    return result
