@@ -217,16 +217,21 @@ def parse_year(text: str | None) -> int:
     return int(text)
 
 
-def year_context(year: int) -> dict:
+def year_context(year: int, *, now: datetime.datetime | None = None) -> dict:
     """Return the year view: each department's score in each month, and the annual score and rank.
 
     The annual score (年度得分) is the mean of the monthly scores of the ended months that have one; a frozen
-    month counts with its frozen score. A month still running is shown but not counted.
+    month counts with its frozen score. A month still running is shown but not counted, and a month
+    without a single conversation in the province has no score at all.
     """
-    today = timezone.localdate()
+    now = now or timezone.now()
+    today = timezone.localdate(now)
     months = [month_period(datetime.date(year, number, 1)) for number in range(1, 13)]
     closes = selectors.month_closes(year)
-    reports = {month.first: figures.report_for(month, changes=False) for month in months if month.first <= today}
+    reports = {month.first: figures.report_for(month, changes=False, now=now) for month in months
+               if month.first <= today}
+    # A month in which nobody in the province asked anything (before the duty room went live) has no scores.
+    reports = {first: report for first, report in reports.items() if report.total.figures.get("conversations")}
     rows = []
     for department in selectors.departments():
         cells, counted = [], []
@@ -234,7 +239,7 @@ def year_context(year: int) -> dict:
             report = reports.get(month.first)
             row = next((item for item in report.departments if item.id == department.id), None) if report else None
             score = row.figures.get("score") if row else None
-            ended = month.is_closed()
+            ended = month.is_closed(now)
             if score is not None and ended:
                 counted.append(score)
             cells.append({"month": month, "score": score, "answer_rate": row.figures.get("answer_rate") if row else None,

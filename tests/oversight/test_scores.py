@@ -119,3 +119,17 @@ def test_year_view_shows_months_and_annual_score(client, supervisor, october):
     html = response.content.decode()
     assert "年度得分" in html and "省公安厅" in html and "定稿" in html
     assert client.get(YEAR, {"year": "abc"}).status_code == 200
+
+
+def test_annual_score_is_the_mean_of_ended_months_with_questions(october, supervisor):
+    from oversight import dashboard
+
+    close_month(period=OCTOBER, actor=supervisor, now=at(NOW))
+    context = dashboard.year_context(2026, now=at(NOW))
+    police = next(row for row in context["rows"] if row["department"].name == "省公安厅")
+    by_month = {cell["month"].first.month: cell for cell in police["cells"]}
+    assert by_month[1]["score"] is None  # nobody asked anything in January: no score, not 0
+    assert by_month[10]["closed"] and by_month[10]["score"] == pytest.approx(62.6, abs=0.01)
+    # September (c_sep was asked at 社会保险) and the frozen October count; November is still running here.
+    assert by_month[9]["score"] == 0.0  # 治安户籍 had duty hours and nobody online
+    assert police["months"] == 2 and police["annual"] == pytest.approx((62.6 + 0.0) / 2, abs=0.01)
