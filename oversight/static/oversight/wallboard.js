@@ -54,8 +54,11 @@ function render(state) {
     });
     const waitCell = text("td", duration(wait), "wb-wait");
     waitCell.dataset.oldest = row.oldest_queued_at || "";
-    tr.append(name, officers, text("td", String(row.queued), "wb-queued"), waitCell, chats,
-              text("td", String(row.backlog)), text("td", String(row.overdue), row.overdue ? "wb-overdue" : ""));
+    const cells = [name, officers, text("td", String(row.queued), "wb-queued"), waitCell, chats,
+                   text("td", String(row.backlog)), text("td", String(row.overdue), row.overdue ? "wb-overdue" : "")];
+    const labels = [null, "在线值班人员", "排队", "最长等待", "进行中", "留言待答复", "超期留言"];
+    cells.forEach((cell, index) => { if (labels[index]) cell.dataset.label = labels[index]; });
+    tr.append(...cells);
     return tr;
   });
   body.replaceChildren(...rows);
