@@ -133,3 +133,15 @@ def test_annual_score_is_the_mean_of_ended_months_with_questions(october, superv
     # September (c_sep was asked at 社会保险) and the frozen October count; November is still running here.
     assert by_month[9]["score"] == 0.0  # 治安户籍 had duty hours and nobody online
     assert police["months"] == 2 and police["annual"] == pytest.approx((62.6 + 0.0) / 2, abs=0.01)
+
+
+def test_the_information_centers_group_may_close_a_month_from_the_dashboard(client, october):
+    from tests import factories
+
+    supervisor = factories.supervisor()  # in the 信息中心 group, as every supervisor account is
+    client.force_login(supervisor)
+    html = client.get(DASHBOARD, {"month": "2026-10"}).content.decode()
+    assert "未定稿" in html and "确认定稿2026年10月" in html
+    response = client.post(CLOSE, {"month": "2026-10"}, follow=True)
+    assert "2026年10月考核已定稿" in response.content.decode()
+    assert MonthClose.objects.filter(closed_by=supervisor).exists()
