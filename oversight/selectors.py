@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Count,
     Min,
@@ -25,8 +26,8 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Floor, Greatest, Least, TruncDate
-from django.db.models.lookups import LessThanOrEqual
+from django.db.models import Window as Over  # departments' Window is the duty window
+from django.db.models.functions import Coalesce, Floor, Greatest, Lead, Least, TruncDate
 from django.utils import timezone
 
 from cases.models import OPEN_STATUSES as OPEN_CASE_STATUSES
@@ -102,18 +103,6 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
     handed_over = Q(Exists(Transfer.objects.filter(conversation=OuterRef("pk")))) | Q(Exists(
         Case.objects.filter(source_conversation=OuterRef("pk"))
     ))
-    # 一次办结: the same citizen asked no new question at the same department within REPEAT_DAYS after.
-    asked_again = Exists(
-        Conversation.objects.filter(
-            citizen_id=OuterRef("citizen_id"),
-            window__department_id=OuterRef("window__department_id"),
-            first_question_at__gt=OuterRef("first_question_at"),
-        ).annotate(gap=EpochSeconds("first_question_at") - EpochSeconds(OuterRef("first_question_at")))
-        .filter(gap__lte=REPEAT_DAYS * 86400)
-    )
-    settled_by_now = LessThanOrEqual(
-        EpochSeconds("first_question_at") + Value(REPEAT_DAYS * 86400.0), _epoch(now)
-    )
     aggregates = {
         "conversations": Count("id"),
         "valid": Count("id", filter=valid),
@@ -129,8 +118,6 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         "valid_not_due": Count("id", filter=valid & not_due & ~answered),
         "closed": Count("id", filter=Q(status=Status.CLOSED)),
         "answered_direct": Count("id", filter=valid & answered & ~handed_over),
-        "asked_again": Count("id", filter=valid & Q(asked_again)),
-        "one_time": Count("id", filter=valid & ~Q(asked_again) & Q(settled_by_now)),
         "rated": Count("id", filter=Q(rating__isnull=False)),
         "rating_sum": Coalesce(Sum("rating"), 0),
         "response_count": Count("id", filter=Q(answered_live=True, first_response_at__isnull=False)),
@@ -144,10 +131,59 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         .values("window_id", "officer_id")
         .annotate(**{f"n_{key}": value for key, value in aggregates.items()})
     )
-    return [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
+    result = [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
+    repeats = repeat_counts(period, department_id=department_id, now=now)
+    for row in result:
+        row.update(repeats.get((row["window_id"], row["officer_id"]), {"asked_again": 0, "one_time": 0}))
+    return result
 
 
 REPEAT_DAYS = 7
+
+
+def repeat_counts(period: Period, *, department_id: int | None = None, now: datetime.datetime) -> dict[tuple, dict]:
+    """Return {(window id, officer id): {"asked_again", "one_time"}} over the period's valid questions (一次办结).
+
+    asked_again: the same citizen asked a new question at the same department within REPEAT_DAYS after;
+    one_time: they did not, and REPEAT_DAYS have passed. The database finds each question's next one with
+    LEAD() over the citizen's questions at the department (an EXISTS per row was ten times slower for
+    citizens who ask often), and counts in the same statement.
+    """
+    window = REPEAT_DAYS * 86400.0
+    following = Conversation.objects.filter(
+        first_question_at__gte=period.start, first_question_at__lt=period.end + datetime.timedelta(days=REPEAT_DAYS)
+    )
+    if department_id:
+        following = following.filter(window__department_id=department_id)
+    following = (
+        following.order_by()
+        .annotate(
+            asked=EpochSeconds("first_question_at"),
+            next_asked=Over(
+                Lead(EpochSeconds("first_question_at")),
+                partition_by=[F("citizen_id"), F("window__department_id")],
+                order_by=[F("first_question_at").asc(), F("id").asc()],
+            ),
+        )
+        .values_list("window_id", "officer_id", "classification", "asked", "next_asked")
+    )
+    inner, params = following.query.sql_with_params()
+    exempt = ", ".join(["%s"] * len(EXEMPT_CLASSIFICATIONS))
+    # Epoch seconds are computed once per row inside; the outer query only does arithmetic on them.
+    sql = (
+        "SELECT q.window_id, q.officer_id,"
+        " SUM(CASE WHEN q.next_asked - q.asked <= %s THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN (q.next_asked IS NULL OR q.next_asked - q.asked > %s) AND q.asked <= %s THEN 1 ELSE 0 END)"
+        f" FROM ({inner}) q"
+        f" WHERE q.asked < %s AND (q.classification IS NULL OR q.classification NOT IN ({exempt}))"
+        " GROUP BY q.window_id, q.officer_id"
+    )
+    arguments = [window, window, now.timestamp() - window, *params, period.end.timestamp(),
+                 *[str(value) for value in EXEMPT_CLASSIFICATIONS]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arguments)
+        return {(window_id, officer_id): {"asked_again": again or 0, "one_time": once or 0}
+                for window_id, officer_id, again, once in cursor.fetchall()}
 
 
 def _nearest_rank(sorted_values: list[float], share: float) -> float:
