@@ -14,7 +14,6 @@ from django.db import connection
 from django.db.models import (
     Count,
     Min,
-    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -100,9 +99,6 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
     # Not yet due: the due moment is still ahead and nothing settled it yet; never counted as unanswered.
     not_due = offline & ~in_time & Q(due_at__gte=now)
     answered = Q(first_response_at__isnull=False)
-    handed_over = Q(Exists(Transfer.objects.filter(conversation=OuterRef("pk")))) | Q(Exists(
-        Case.objects.filter(source_conversation=OuterRef("pk"))
-    ))
     aggregates = {
         "conversations": Count("id"),
         "valid": Count("id", filter=valid),
@@ -117,7 +113,6 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         "offline_not_due": Count("id", filter=not_due),
         "valid_not_due": Count("id", filter=valid & not_due & ~answered),
         "closed": Count("id", filter=Q(status=Status.CLOSED)),
-        "answered_direct": Count("id", filter=valid & answered & ~handed_over),
         "rated": Count("id", filter=Q(rating__isnull=False)),
         "rating_sum": Coalesce(Sum("rating"), 0),
         "response_count": Count("id", filter=Q(answered_live=True, first_response_at__isnull=False)),
@@ -133,9 +128,31 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
     )
     result = [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
     repeats = repeat_counts(period, department_id=department_id, now=now)
+    handed = handed_over_counts(period, department_id=department_id)
     for row in result:
-        row.update(repeats.get((row["window_id"], row["officer_id"]), {"asked_again": 0, "one_time": 0}))
+        key = (row["window_id"], row["officer_id"])
+        row.update(repeats.get(key, {"asked_again": 0, "one_time": 0}))
+        row["answered_direct"] = row["answered"] - handed.get(key, 0)
     return result
+
+
+def handed_over_counts(period: Period, *, department_id: int | None = None) -> dict[tuple, int]:
+    """Return {(window id, officer id): answered valid questions that were transferred or escalated to a case}.
+
+    Driven from the few hand-overs (an IN list the database builds once), not a lookup per conversation.
+    """
+    handed = Transfer.objects.order_by().values("conversation_id").union(
+        Case.objects.filter(source_conversation__isnull=False).order_by().values("source_conversation_id")
+    )
+    rows = (
+        conversations_in(period, department_id=department_id)
+        .filter(_valid_q(), first_response_at__isnull=False, id__in=handed)
+        .order_by()
+        .values("window_id", "officer_id")
+        .annotate(n=Count("id"))
+        .values_list("window_id", "officer_id", "n")
+    )
+    return {(window_id, officer_id): count for window_id, officer_id, count in rows}
 
 
 REPEAT_DAYS = 7
