@@ -164,17 +164,18 @@ def dashboard_context(period: Period, department_id: int | None) -> dict:
     }
 
 
-def weekly_context(department_id: int, week_text: str | None) -> dict:
+def weekly_context(department_id: int, week_text: str | None, *, now: datetime.datetime | None = None) -> dict:
     """Return the one-week report of a department: figures, each day, windows, officers, hot questions."""
-    day = parse_day(week_text) if week_text else timezone.localdate() - datetime.timedelta(days=7)
+    now = now or timezone.now()
+    day = parse_day(week_text) if week_text else timezone.localdate(now) - datetime.timedelta(days=7)
     week = week_period(day)
     department = selectors.departments(department_id).first()
     if department is None:
         raise PeriodError(f"没有这个部门：{department_id}。")
-    report = figures.compute(week, department_id=department_id)
+    report = figures.compute(week, department_id=department_id, now=now)
     daily = []
     for current in week.days:
-        one = figures.compute(Period(current, current), department_id=department_id)
+        one = figures.compute(Period(current, current), department_id=department_id, now=now)
         daily.append((current, _cells(one.total, DAILY_COLUMNS)))
     keywords = topics.hot_topics(week, department_id=department_id, top=10)
     examples = []
@@ -189,7 +190,7 @@ def weekly_context(department_id: int, week_text: str | None) -> dict:
         "next_week": week.first + datetime.timedelta(days=7),
         "report": report,
         "summary": _cells(report.total, HEADLINE + ["offline", "offline_in_time", "rated"]),
-        "running": not week.is_closed(),
+        "running": not week.is_closed(now),
         "daily_columns": [DEFINITIONS_BY_KEY[key] for key in DAILY_COLUMNS],
         "daily": daily,
         "window_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in report.windows],

@@ -100,3 +100,15 @@ def test_a_month_without_ratings_or_closed_chats_has_empty_rates(province):
                                  "cases_returned", "offline_not_due"])
 def test_every_new_measure_has_a_definition(key):
     assert figures.DEFINITIONS_BY_KEY[key].help
+
+
+def test_weekly_report_day_with_only_not_yet_due_questions_is_not_zero(october):
+    from oversight import dashboard
+
+    # Saturday 31 October: c6 (asked Friday evening, due Monday 2 November) is not yet due.
+    context = dashboard.weekly_context(october["labour"].id, "2026-10-30", now=at("2026-10-31 12:00"))
+    friday = dict((day, dict((definition.key, value) for definition, value in cells)) for day, cells in context["daily"])[
+        datetime.date(2026, 10, 30)]
+    assert (friday["valid"], friday["answered"], friday["offline_not_due"]) == (1, 0, 1)
+    assert friday["answer_rate"] is None  # shown as —, not 0 %
+    assert context["report"].total["offline_not_due"] == 1
