@@ -3,6 +3,7 @@ import dataclasses
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -12,7 +13,7 @@ from faq import actions as faq_actions
 from infra.errors import DomainError
 
 from . import figures, topics
-from .models import AuditAction, AuditLog, MonthlyFigure
+from .models import AssessmentRule, AuditAction, AuditLog, MonthClose, MonthlyFigure
 from .periods import Period, month_period
 
 PURGE_BATCH = 2000
@@ -51,7 +52,9 @@ def snapshot_month(*, period: Period, now: datetime.datetime | None = None) -> i
     report = figures.compute(period, now=now)
     daily = figures.daily_by_department(period)
     rows = []
-    for level, items in (("department", report.departments), ("window", report.windows), ("officer", report.officers)):
+    levels = (("department", report.departments), ("window", report.windows), ("officer", report.officers),
+              ("total", [report.total]))
+    for level, items in levels:
         for item in items:
             data = dict(item.figures)
             if level == "department":
@@ -59,12 +62,51 @@ def snapshot_month(*, period: Period, now: datetime.datetime | None = None) -> i
                 data["topics"] = topics.hot_topics(period, department_id=item.id)
             rows.append(MonthlyFigure(
                 month=period.first, level=level, object_id=item.id, name=item.name,
-                department_name=item.department if level != "department" else "",
+                department_name=item.department if level not in ("department", "total") else "",
                 figures={**data, "_window": item.window}, computed_at=now,
             ))
     MonthlyFigure.objects.filter(month=period.first).delete()
     MonthlyFigure.objects.bulk_create(rows)
     return len(rows)
+
+
+@transaction.atomic
+def close_month(*, period: Period, actor, now: datetime.datetime | None = None,
+                ip_address: str | None = None) -> MonthClose:
+    """Close (定稿) an ended month: freeze its figures, scores and ranks; later changes no longer alter them.
+
+    A month already snapshotted by a purge keeps that snapshot (its transcripts may be gone).
+    """
+    if not period.is_month:
+        raise OversightError("只能对整月定稿。")
+    now = now or timezone.now()
+    if not period.is_closed(now):
+        raise OversightError(f"{period.label}尚未结束，不能定稿。")
+    if MonthClose.objects.select_for_update().filter(month=period.first).exists():
+        raise OversightError(f"{period.label}已经定稿。")
+    if not MonthlyFigure.objects.filter(month=period.first).exists():
+        snapshot_month(period=period, now=now)
+    closed = MonthClose.objects.create(
+        month=period.first, closed_at=now, closed_by=actor if actor is not None and actor.pk else None,
+        closed_by_name=getattr(actor, "username", "") or "（命令行）",
+    )
+    record_audit(actor=actor, action=AuditAction.CLOSE_MONTH, object_type="考核月份",
+                 object_id=period.first.strftime("%Y-%m"), summary=f"{period.label}考核定稿", ip_address=ip_address)
+    return closed
+
+
+@transaction.atomic
+def save_rule(*, rule: AssessmentRule, actor, ip_address: str | None = None) -> AssessmentRule:
+    """Save a year's weights (考核细则) after checking they add up to 100; audited."""
+    try:
+        rule.full_clean()
+    except ValidationError as error:
+        raise OversightError("；".join(error.messages)) from None
+    rule.save()
+    summary = "、".join(f"{key} {weight}" for key, weight in rule.weights().items())
+    record_audit(actor=actor, action=AuditAction.CHANGE_RULE, object_type="考核细则", object_id=rule.year,
+                 summary=f"{rule.year} 年考核细则：{summary}", ip_address=ip_address)
+    return rule
 
 
 def retention_days() -> int:

@@ -5,7 +5,7 @@ permission; a staff officer gets 403.
 """
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -18,10 +18,10 @@ from chat.models import Message
 from infra.admin import ReadOnlyMixin
 from infra.privacy import person_label
 
-from . import dashboard, exports, figures, selectors
+from . import actions, dashboard, exports, figures, selectors, wallboard
 from .actions import record_audit
-from .models import Assessment, AuditAction, AuditLog, MonthlyFigure, Transcript
-from .periods import PeriodError
+from .models import Assessment, AssessmentRule, AuditAction, AuditLog, MonthClose, MonthlyFigure, Transcript
+from .periods import PeriodError, parse_month
 from .resources import AuditLogResource, TranscriptResource
 
 
@@ -49,6 +49,9 @@ class AssessmentAdmin(ReadOnlyAdmin):
             path("", view(self.dashboard_view), name="oversight_assessment_changelist"),
             path("weekly/", view(self.weekly_view), name="oversight_assessment_weekly"),
             path("download/", view(self.download_view), name="oversight_assessment_download"),
+            path("close/", view(self.close_view), name="oversight_assessment_close"),
+            path("year/", view(self.year_view), name="oversight_assessment_year"),
+            path("wallboard/", view(self.wallboard_view), name="oversight_assessment_wallboard"),
         ]
 
     def _require_view(self, request):
@@ -63,10 +66,58 @@ class AssessmentAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             **dashboard.dashboard_context(period, department_id),
+            "can_close": request.user.has_perm("oversight.add_monthclose"),
             "title": f"考核看板 · {period.label}",
             "opts": self.opts,
         }
         return TemplateResponse(request, "admin/oversight/dashboard.html", context)
+
+    def close_view(self, request):
+        """定稿: freeze an ended month (POST only, needs the add permission of 考核定稿)."""
+        self._require_view(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"], "请在考核看板上点击“定稿”按钮。")
+        if not request.user.has_perm("oversight.add_monthclose"):
+            raise PermissionDenied("只有有定稿权限的信息中心人员可以定稿。")
+        month = request.POST.get("month", "")
+        try:
+            period = parse_month(month)
+            actions.close_month(period=period, actor=request.user, ip_address=_client_ip(request))
+        except (PeriodError, actions.OversightError) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{period.label}考核已定稿。")
+        target = reverse("admin:oversight_assessment_changelist")
+        return HttpResponseRedirect(f"{target}?month={month}" if month[:4].isdigit() else target)
+
+    def wallboard_view(self, request):
+        """实时监控: the page renders the state once; the websocket keeps it live."""
+        self._require_view(request)
+        state = wallboard.state()
+        context = {
+            **self.admin_site.each_context(request),
+            "state": state,
+            "state_at": timezone.now(),
+            "threshold_text": wallboard.threshold_text(state["threshold"]),
+            "title": "实时监控",
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/oversight/wallboard.html", context)
+
+    def year_view(self, request):
+        self._require_view(request)
+        try:
+            year = dashboard.parse_year(request.GET.get("year"))
+        except PeriodError as error:
+            messages.error(request, str(error))
+            year = timezone.localdate().year
+        context = {
+            **self.admin_site.each_context(request),
+            **dashboard.year_context(year),
+            "title": f"{year} 年度考核",
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/oversight/year.html", context)
 
     def weekly_view(self, request):
         self._require_view(request)
@@ -238,3 +289,34 @@ class MonthlyFigureAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(MonthClose)
+class MonthCloseAdmin(ReadOnlyAdmin):
+    """考核定稿: which months are frozen, when and by whom; closing happens on the dashboard."""
+
+    list_display = ["month", "closed_at", "closed_by_name"]
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(AssessmentRule)
+class AssessmentRuleAdmin(admin.ModelAdmin):
+    """考核细则: the weights of one year's score; every change is written to the audit log."""
+
+    list_display = ["year", "answer_rate", "on_time_rate", "duty_coverage", "satisfied_rate", "live_rate",
+                    "direct_rate", "rated_share", "one_time_rate", "updated_at"]
+    fields = ["year", "answer_rate", "on_time_rate", "duty_coverage", "satisfied_rate", "live_rate", "direct_rate",
+              "rated_share", "one_time_rate", "note"]
+    actions = None
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_supervisor and super().has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        actions.save_rule(rule=obj, actor=request.user, ip_address=_client_ip(request))

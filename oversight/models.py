@@ -1,5 +1,6 @@
 """Oversight (督查考核): the audit log, snapshots of closed months' figures, and admin entry points."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,9 @@ class AuditAction(models.TextChoices):
     ACCOUNT_CHANGE = "account_change", _("修改账户")
     PASSWORD_SET = "password_set", _("设置密码")
     WINDOW_ASSIGNMENT = "window_assignment", _("调整窗口人员")
+    CLOSE_MONTH = "close_month", _("考核定稿")
+    CHANGE_RULE = "change_rule", _("修改考核细则")
+    VIEW_LIVE = "view_live", _("查看进行中的会话")
 
 
 class AuditLog(models.Model):
@@ -82,6 +86,7 @@ class MonthlyFigure(models.Model):
         DEPARTMENT = "department", _("部门")
         WINDOW = "window", _("窗口")
         OFFICER = "officer", _("值班人员")
+        TOTAL = "total", _("全省合计")
 
     month = models.DateField(_("月份"), help_text=_("该月第一天"), db_index=True)
     level = models.CharField(_("层级"), max_length=16, choices=Level.choices)
@@ -101,6 +106,78 @@ class MonthlyFigure(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.get_level_display()} {self.name}"
+
+
+class MonthClose(models.Model):
+    """The close (定稿) of a month's assessment: from then on its MonthlyFigure rows are the official figures."""
+
+    month = models.DateField(_("月份"), help_text=_("该月第一天"), unique=True)
+    closed_at = models.DateTimeField(_("定稿时间"))
+    # No database constraint, as for the audit log: the record outlives the account.
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("定稿人"), null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, related_name="+",
+    )
+    closed_by_name = models.CharField(_("定稿人账号"), max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+        verbose_name = _("考核定稿")
+        verbose_name_plural = _("考核定稿")
+
+    def __str__(self):
+        return f"{self.month:%Y年%m月} 已定稿"
+
+
+# The measures a score weighs, with the default weights (out of 100) of docs/assessment.md.
+DEFAULT_WEIGHTS = {
+    "answer_rate": 20,
+    "on_time_rate": 20,
+    "duty_coverage": 15,
+    "satisfied_rate": 15,
+    "live_rate": 10,
+    "direct_rate": 10,
+    "rated_share": 5,
+    "one_time_rate": 5,
+}
+
+
+def _weight(label: str, key: str) -> models.PositiveSmallIntegerField:
+    return models.PositiveSmallIntegerField(label, default=DEFAULT_WEIGHTS[key], help_text=_("分值，各项合计 100"))
+
+
+class AssessmentRule(models.Model):
+    """The weights of the measures (考核细则) in one year's score; a year without a rule uses DEFAULT_WEIGHTS."""
+
+    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    answer_rate = _weight(_("答复率"), "answer_rate")
+    on_time_rate = _weight(_("按期办结率"), "on_time_rate")
+    duty_coverage = _weight(_("值班时段在线率"), "duty_coverage")
+    satisfied_rate = _weight(_("满意率"), "satisfied_rate")
+    live_rate = _weight(_("即时答复率"), "live_rate")
+    direct_rate = _weight(_("直接解答率"), "direct_rate")
+    rated_share = _weight(_("参评率"), "rated_share")
+    one_time_rate = _weight(_("一次办结率"), "one_time_rate")
+    note = models.TextField(_("说明"), blank=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("考核细则")
+        verbose_name_plural = _("考核细则")
+
+    def __str__(self):
+        return f"{self.year} 年考核细则"
+
+    def weights(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in DEFAULT_WEIGHTS}
+
+    def clean(self):
+        total = sum(value or 0 for value in self.weights().values())
+        if total != 100:
+            raise ValidationError(f"各项权重合计应为 100，当前合计 {total}。")
+        if not 2000 <= (self.year or 0) <= 2100:
+            raise ValidationError({"year": "年度应在 2000 至 2100 之间。"})
 
 
 class Assessment(models.Model):

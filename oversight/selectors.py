@@ -8,9 +8,12 @@ import datetime
 import math
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Count,
+    Min,
     ExpressionWrapper,
     F,
     FloatField,
@@ -22,23 +25,28 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Floor, Greatest, Least, TruncDate
+from django.db.models import Window as Over  # departments' Window is the duty window
+from django.db.models.functions import Coalesce, Floor, Greatest, Lead, Least, TruncDate
 from django.utils import timezone
 
 from cases.models import OPEN_STATUSES as OPEN_CASE_STATUSES
-from cases.models import Case
+from cases.models import Case, CaseEvent, EventKind
 from chat.models import (
     EXEMPT_CLASSIFICATIONS,
     Classification,
     Conversation,
+    DeskConnection,
     Message,
+    OfficerPresence,
     PresenceInterval,
     PresenceStatus,
     SenderKind,
+    Status,
     Transfer,
 )
 from departments.models import Department, Window as Window
 
+from .models import DEFAULT_WEIGHTS, AssessmentRule, MonthClose, MonthlyFigure
 from .periods import Period
 
 # Statuses that count as online time: at the desk and reachable (busy officers still answer their chats).
@@ -88,6 +96,9 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         Q(first_response_at__lte=F("due_at")) | (exempt & Q(closed_at__isnull=False, closed_at__lte=F("due_at")))
     )
     overdue = offline & ~in_time & Q(due_at__lt=now)
+    # Not yet due: the due moment is still ahead and nothing settled it yet; never counted as unanswered.
+    not_due = offline & ~in_time & Q(due_at__gte=now)
+    answered = Q(first_response_at__isnull=False)
     aggregates = {
         "conversations": Count("id"),
         "valid": Count("id", filter=valid),
@@ -99,6 +110,9 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         "offline": Count("id", filter=offline),
         "offline_in_time": Count("id", filter=in_time),
         "offline_overdue": Count("id", filter=overdue),
+        "offline_not_due": Count("id", filter=not_due),
+        "valid_not_due": Count("id", filter=valid & not_due & ~answered),
+        "closed": Count("id", filter=Q(status=Status.CLOSED)),
         "rated": Count("id", filter=Q(rating__isnull=False)),
         "rating_sum": Coalesce(Sum("rating"), 0),
         "response_count": Count("id", filter=Q(answered_live=True, first_response_at__isnull=False)),
@@ -112,7 +126,81 @@ def conversation_counts(period: Period, *, department_id: int | None = None, now
         .values("window_id", "officer_id")
         .annotate(**{f"n_{key}": value for key, value in aggregates.items()})
     )
-    return [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
+    result = [{key.removeprefix("n_"): value for key, value in row.items()} for row in rows]
+    repeats = repeat_counts(period, department_id=department_id, now=now)
+    handed = handed_over_counts(period, department_id=department_id)
+    for row in result:
+        key = (row["window_id"], row["officer_id"])
+        row.update(repeats.get(key, {"asked_again": 0, "one_time": 0}))
+        row["answered_direct"] = row["answered"] - handed.get(key, 0)
+    return result
+
+
+def handed_over_counts(period: Period, *, department_id: int | None = None) -> dict[tuple, int]:
+    """Return {(window id, officer id): answered valid questions that were transferred or escalated to a case}.
+
+    Driven from the few hand-overs (an IN list the database builds once), not a lookup per conversation.
+    """
+    handed = Transfer.objects.order_by().values("conversation_id").union(
+        Case.objects.filter(source_conversation__isnull=False).order_by().values("source_conversation_id")
+    )
+    rows = (
+        conversations_in(period, department_id=department_id)
+        .filter(_valid_q(), first_response_at__isnull=False, id__in=handed)
+        .order_by()
+        .values("window_id", "officer_id")
+        .annotate(n=Count("id"))
+        .values_list("window_id", "officer_id", "n")
+    )
+    return {(window_id, officer_id): count for window_id, officer_id, count in rows}
+
+
+REPEAT_DAYS = 7
+
+
+def repeat_counts(period: Period, *, department_id: int | None = None, now: datetime.datetime) -> dict[tuple, dict]:
+    """Return {(window id, officer id): {"asked_again", "one_time"}} over the period's valid questions (一次办结).
+
+    asked_again: the same citizen asked a new question at the same department within REPEAT_DAYS after;
+    one_time: they did not, and REPEAT_DAYS have passed. The database finds each question's next one with
+    LEAD() over the citizen's questions at the department (an EXISTS per row was ten times slower for
+    citizens who ask often), and counts in the same statement.
+    """
+    window = REPEAT_DAYS * 86400.0
+    following = Conversation.objects.filter(
+        first_question_at__gte=period.start, first_question_at__lt=period.end + datetime.timedelta(days=REPEAT_DAYS)
+    )
+    if department_id:
+        following = following.filter(window__department_id=department_id)
+    following = (
+        following.order_by()
+        .annotate(
+            asked=EpochSeconds("first_question_at"),
+            next_asked=Over(
+                Lead(EpochSeconds("first_question_at")),
+                partition_by=[F("citizen_id"), F("window__department_id")],
+                order_by=[F("first_question_at").asc(), F("id").asc()],
+            ),
+        )
+        .values_list("window_id", "officer_id", "classification", "asked", "next_asked")
+    )
+    inner, params = following.query.sql_with_params()
+    exempt = ", ".join(["%s"] * len(EXEMPT_CLASSIFICATIONS))
+    # Epoch seconds are computed once per row inside; the outer query only does arithmetic on them.
+    sql = (
+        "SELECT q.window_id, q.officer_id,"
+        " SUM(CASE WHEN q.next_asked - q.asked <= %s THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN (q.next_asked IS NULL OR q.next_asked - q.asked > %s) AND q.asked <= %s THEN 1 ELSE 0 END)"
+        f" FROM ({inner}) q"
+        f" WHERE q.asked < %s AND (q.classification IS NULL OR q.classification NOT IN ({exempt}))"
+        " GROUP BY q.window_id, q.officer_id"
+    )
+    arguments = [window, window, now.timestamp() - window, *params, period.end.timestamp(),
+                 *[str(value) for value in EXEMPT_CLASSIFICATIONS]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arguments)
+        return {(window_id, officer_id): {"asked_again": again or 0, "one_time": once or 0}
+                for window_id, officer_id, again, once in cursor.fetchall()}
 
 
 def _nearest_rank(sorted_values: list[float], share: float) -> float:
@@ -176,13 +264,17 @@ def case_counts(period: Period, *, department_id: int | None = None, now: dateti
     """Return the cases (转办件) submitted in the period: who escalated them and how their lead units did.
 
     {"escalated_window": {source window: n}, "escalated_officer": {officer: n},
-     "led": {lead department: {"cases_led", "cases_replied_in_time", "cases_overdue"}}}
+     "led": {lead department: {"cases_led", "cases_replied_in_time", "cases_overdue"}},
+     "returned": {department: cases it returned (退回) in the period, counted by the return}}
     """
     qs = Case.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
     escalated = qs.filter(source_conversation__window__department_id=department_id) if department_id else qs
     led = qs.filter(lead_unit_id=department_id) if department_id else qs
     in_time = Q(replied_at__isnull=False, replied_at__lte=F("due_at"))
     overdue = Q(replied_at__gt=F("due_at")) | Q(replied_at__isnull=True, status__in=OPEN_CASE_STATUSES, due_at__lt=now)
+    returned = CaseEvent.objects.filter(kind=EventKind.RETURNED, created_at__gte=period.start, created_at__lt=period.end)
+    if department_id:
+        returned = returned.filter(department_id=department_id)
     rows = (
         led.exclude(lead_unit__isnull=True).order_by().values("lead_unit_id")
         .annotate(cases_led=Count("id"), cases_replied_in_time=Count("id", filter=in_time),
@@ -192,6 +284,7 @@ def case_counts(period: Period, *, department_id: int | None = None, now: dateti
         "escalated_window": _grouped(escalated, "source_conversation__window_id"),
         "escalated_officer": _grouped(escalated, "escalated_by_id"),
         "led": {row.pop("lead_unit_id"): row for row in rows},
+        "returned": _grouped(returned, "department_id"),
     }
 
 
@@ -349,10 +442,80 @@ def daily_volume_by_department(period: Period) -> dict[int, dict[datetime.date, 
 
 def monthly_snapshot(period: Period, department_id: int | None = None) -> QuerySet:
     """Return the stored figures of a closed month (empty when the month was never snapshotted)."""
-    from .models import MonthlyFigure
-
     qs = MonthlyFigure.objects.filter(month=period.first)
     if department_id:
         department = Department.objects.filter(pk=department_id).values_list("name", flat=True).first()
         qs = qs.filter(Q(level="department", object_id=department_id) | Q(department_name=department))
     return qs
+
+
+def rule_weights(year: int) -> dict[str, int]:
+    """Return the weights (考核细则) of the year's score: the rule set in the admin, else the default table."""
+    rule = AssessmentRule.objects.filter(year=year).first()
+    return rule.weights() if rule else dict(DEFAULT_WEIGHTS)
+
+
+def month_close(period: Period):
+    """Return the MonthClose (定稿) of the month, or None while it is not closed."""
+    return MonthClose.objects.filter(month=period.first).first() if period.is_month else None
+
+
+def month_closes(year: int) -> dict[datetime.date, object]:
+    return {close.month: close for close in MonthClose.objects.filter(month__year=year)}
+
+
+# The live wallboard (实时监控) ----------------------------------------------------------------------
+def open_conversation_counts(*, now: datetime.datetime) -> dict[int, dict]:
+    """Return {window id: queued, oldest_queued_at, active, backlog, overdue} over the open conversations."""
+    waiting = Q(status=Status.QUEUED, first_question_at__isnull=False)
+    backlog = Q(status=Status.OFFLINE)
+    rows = (
+        Conversation.objects.filter(status__in=[Status.QUEUED, Status.ACTIVE, Status.OFFLINE])
+        .order_by()
+        .values("window_id")
+        .annotate(
+            queued=Count("id", filter=waiting),
+            oldest_queued_at=Min("queued_at", filter=waiting),
+            active=Count("id", filter=Q(status=Status.ACTIVE)),
+            backlog=Count("id", filter=backlog),
+            overdue=Count("id", filter=backlog & Q(due_at__lt=now)),
+        )
+    )
+    return {row.pop("window_id"): row for row in rows}
+
+
+def window_officers_on_line(*, now: datetime.datetime) -> dict[int, list[dict]]:
+    """Return {window id: [{"name", "status"}]} of the officers whose desk is heartbeating now."""
+    cutoff = now - datetime.timedelta(seconds=settings.PRESENCE_TIMEOUT_SECONDS)
+    live = set(DeskConnection.objects.filter(last_heartbeat__gte=cutoff).values_list("officer_id", flat=True))
+    if not live:
+        return {}
+    status = dict(OfficerPresence.objects.filter(officer_id__in=live).values_list("officer_id", "status"))
+    users = users_by_id(live)
+    result: dict[int, list[dict]] = {}
+    through = Window.officers.through
+    for window_id, officer_id in through.objects.filter(user_id__in=live).values_list("window_id", "user_id"):
+        current = status.get(officer_id, PresenceStatus.ONLINE)
+        result.setdefault(window_id, []).append({
+            "id": officer_id, "name": str(users.get(officer_id, officer_id)), "status": current,
+            "label": str(PresenceStatus(current).label) if current in PresenceStatus.values else current,
+        })
+    for officers in result.values():
+        officers.sort(key=lambda officer: (officer["status"] != PresenceStatus.ONLINE, officer["name"]))
+    return result
+
+
+def conversations_in_progress(limit_per_window: int = 8) -> dict[int, list[dict]]:
+    """Return {window id: [{"id", "officer", "since"}]} of the chats in progress, oldest first."""
+    rows = (
+        Conversation.objects.filter(status=Status.ACTIVE)
+        .order_by("window_id", "assigned_at", "id")
+        .values_list("id", "window_id", "officer__display_name", "officer__username", "assigned_at")
+    )
+    result: dict[int, list[dict]] = {}
+    for pk, window_id, display_name, username, assigned_at in rows:
+        chats = result.setdefault(window_id, [])
+        if len(chats) < limit_per_window:
+            chats.append({"id": pk, "officer": display_name or username or "",
+                          "since": assigned_at.isoformat() if assigned_at else None})
+    return result

@@ -29,6 +29,8 @@ MANAGED_MODELS = {
     "chat.cannedreply",
     "portal.user",
     "faq.entry",  # DESIGN.md: the information center manages the FAQ
+    "oversight.assessmentrule",  # the yearly weights (考核细则)
+    "oversight.monthclose",  # adding one is closing (定稿) a month
 }
 
 

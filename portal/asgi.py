@@ -13,11 +13,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from sms import worker as sms_worker  # noqa: E402
 from portal.origin import OriginValidator  # noqa: E402
+from oversight.routing import websocket_urlpatterns as oversight_websockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + oversight_websockets))),
     }
 )
 

@@ -39,7 +39,7 @@ def test_supervisor_sees_the_dashboard_with_figures_and_help(client, supervisor,
     html = response.content.decode()
     assert "省劳动保障厅" in html and "值班员 张丘" in html
     assert "75.0%" in html  # answer rate of 劳动保障厅
-    assert "已答复 ÷ 有效咨询" in html  # the definition beside the figure
+    assert "已答复 ÷（有效咨询 − 未到期未答复的有效留言）" in html  # the definition beside the figure
     assert html.count("<svg") >= 4
 
 
@@ -59,7 +59,7 @@ def test_download_gives_the_workbook_and_is_audited(client, supervisor, october)
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="assessment-2026-10.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["部门", "窗口", "值班人员"]
+    assert book.sheetnames == ["汇总", "部门", "窗口", "值班人员", "值班台账"]
     csv_response = client.get(DOWNLOAD, {"month": "2026-10", "format": "csv"})
     assert csv_response.content.decode("utf-8-sig").startswith("政务通网上值班室月度考核表")
     entries = AuditLog.objects.filter(action="export_assessment", actor=supervisor)

@@ -24,7 +24,7 @@ def workbook(october):
 
 
 def test_one_sheet_per_level_with_title_row(workbook):
-    assert workbook.sheetnames == ["部门", "窗口", "值班人员"]
+    assert workbook.sheetnames == ["汇总", "部门", "窗口", "值班人员", "值班台账"]
     title = workbook["部门"]["A1"].value
     assert "考核期间：2026-10-01 至 2026-10-31" in title
     assert "计算时间：2026-11-05 10:00:00" in title
@@ -57,7 +57,7 @@ def test_window_and_officer_sheets(workbook):
     windows = workbook["窗口"]
     assert [c.value for c in windows[2]][:3] == ["部门", "窗口", "在线时长（小时）"]
     names = [(row[0], row[1]) for row in windows.iter_rows(min_row=3, values_only=True)]
-    assert names == [("省劳动保障厅", "社会保险"), ("省劳动保障厅", "就业"), ("省公安厅", "治安户籍")]
+    assert names == [("省劳动保障厅", "社会保险"), ("省劳动保障厅", "就业"), ("省公安厅", "治安户籍"), ("全省合计", None)]
     jobs = list(windows.iter_rows(min_row=4, max_row=4, values_only=True))[0]
     assert jobs[2] == 0 and jobs[3] == 63.0
     officers = workbook["值班人员"]
@@ -109,7 +109,7 @@ def test_assess_command_writes_both_files(october, tmp_path):
     call_command("assess", "--month", "2026-10", "--xlsx", str(xlsx), "--csv", str(csv_path), stdout=out)
     assert "2026年10月" in out.getvalue()
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == ["部门", "窗口", "值班人员"]
+    assert book.sheetnames == ["汇总", "部门", "窗口", "值班人员", "值班台账"]
     assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert AuditLog.objects.filter(action="export_assessment", object_id="2026-10").count() == 1
 
