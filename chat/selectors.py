@@ -156,6 +156,16 @@ def open_conversations_of_officer(officer) -> QuerySet[Conversation]:
     )
 
 
+def closed_today_of_officer(officer, now=None) -> QuerySet[Conversation]:
+    """Return the conversations the officer served that ended today (Beijing time), latest first."""
+    start = timezone.localtime(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        Conversation.objects.filter(officer=officer, status=Status.CLOSED, closed_at__gte=start)
+        .select_related("window__department", "citizen")
+        .order_by("-closed_at")
+    )
+
+
 def offline_backlog(officer) -> QuerySet[Conversation]:
     """Return the unanswered offline questions (留言) of the officer's windows, earliest due first."""
     return (
