@@ -40,6 +40,7 @@ def conversation_payload(conversation: Conversation, *, preview: str = "") -> di
         "last_message_at": iso(conversation.last_message_at),
         "due_at": iso(conversation.due_at),
         "is_offline_question": conversation.is_offline_question,
+        "answered": conversation.first_response_at is not None,
         "last_seq": conversation.last_seq,
         "rating": conversation.rating,
         "preview": preview,

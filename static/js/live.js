@@ -38,6 +38,23 @@ export function dueText(iso) {
   });
 }
 
+// The site's own paths in a message (the case lookup page in an escalation message …) as links;
+// the rest stays text. Mirrors the urlize_paths template filter.
+const SITE_PATH = /(^|[^\w/.])(\/(?:cases|faq|my|windows)\/[\w\-/]*(?:\?[\w\-=&%]*)?)/g;
+
+export function textWithLinks(text) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(SITE_PATH)) {
+    const start = match.index + match[1].length;
+    if (start > last) nodes.push(text.slice(last, start));
+    nodes.push(el("a", { href: match[2], text: match[2] }));
+    last = start + match[2].length;
+  }
+  if (last < text.length) nodes.push(text.slice(last));
+  return nodes;
+}
+
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
