@@ -21,7 +21,7 @@ export function listFor(c, me) {
 }
 
 export function emptyState() {
-  return { queue: [], chats: [], backlog: [], closed: [], windows: [], canned_replies: [] };
+  return { queue: [], chats: [], backlog: [], closed: [], windows: [], canned_replies: [], pending: {} };
 }
 
 export function findConversation(state, id) {
@@ -56,6 +56,11 @@ export function applyConversation(state, payload, me) {
   }
   for (const name of LISTS) state[name] = state[name].filter((item) => item.id !== payload.id);
   const target = listFor(merged, me);
+  if (!before && state.pending[payload.id]) {
+    // Lines that came before the conversation did (a first question arrives before its conversation).
+    merged.unread = (merged.unread || 0) + state.pending[payload.id];
+    delete state.pending[payload.id];
+  }
   if (target) {
     if (target === "closed") merged.unread = 0;
     state[target].push(merged);
@@ -66,14 +71,17 @@ export function applyConversation(state, payload, me) {
 
 // Drop a conversation that another desk took or that left the window (conversation.taken).
 export function removeTaken(state, id, me) {
-  for (const name of ["queue", "backlog"]) state[name] = state[name].filter((c) => c.id !== id);
-  state.chats = state.chats.filter((c) => c.id !== id || c.officer === me);
+  const c = findConversation(state, id);
+  if (!c || (c.status === "active" && c.officer === me)) return;
+  for (const name of ["queue", "backlog", "chats"]) state[name] = state[name].filter((item) => item.id !== id);
+  // Taken by this officer, it comes back at once with its new state: keep its unread count for then.
+  if (c.unread) state.pending[id] = c.unread;
 }
 
 // Take a fresh snapshot from the server, keeping the unread counts the desk counted itself for the
 // items the server does not count (queue and backlog), and the latest lines it has seen.
 export function applySnapshot(state, snapshot) {
-  const next = { ...emptyState(), ...snapshot };
+  const next = { ...emptyState(), ...snapshot, pending: state.pending || {} };
   for (const name of LISTS) {
     next[name] = (snapshot[name] || []).map((c) => {
       const before = findConversation(state, c.id);
@@ -91,8 +99,12 @@ export function applySnapshot(state, snapshot) {
 
 // One new citizen line: it counts as unread unless the officer is looking at that chat right now.
 export function countIncoming(state, id, { looking }) {
+  if (looking) return 0;
   const c = findConversation(state, id);
-  if (!c || looking) return 0;
+  if (!c) {
+    state.pending[id] = (state.pending[id] || 0) + 1;
+    return state.pending[id];
+  }
   c.unread = (c.unread || 0) + 1;
   return c.unread;
 }

@@ -235,7 +235,10 @@ function onConversation(payload) {
   if (isNew && list === "queue") beep();
   if (payload.id === selected) {
     if (list === null) deselect();
-    else renderHead(findConversation(state, selected));
+    else {
+      if (payload.status === "closed") showError("");
+      renderHead(findConversation(state, selected));
+    }
   }
   renderLists();
 }

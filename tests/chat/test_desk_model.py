@@ -106,3 +106,31 @@ console.log(JSON.stringify({atLimit, withRoom: m.limitReached(s)}));
 """
     )
     assert out == {"atLimit": "已达到同时接待上限（2）", "withRoom": ""}
+
+
+def test_a_first_question_that_arrives_before_its_conversation_still_counts():
+    out = run(
+        SETUP
+        + """
+m.countIncoming(s, 9, {looking: false});
+const before = m.unreadTotal(s);
+m.applyConversation(s, {id: 9, status: "queued", officer: null, window: 1, queued_at: "2026-01-01T07:00:00+08:00"}, me);
+console.log(JSON.stringify({before, badge: s.queue.find(c => c.id === 9).unread, after: m.unreadTotal(s)}));
+"""
+    )
+    assert out == {"before": 5, "badge": 1, "after": 6}
+
+
+def test_a_question_auto_assigned_to_this_officer_keeps_its_unread_count():
+    out = run(
+        SETUP
+        + """
+m.countIncoming(s, 9, {looking: false});
+m.applyConversation(s, {id: 9, status: "queued", officer: null, window: 1}, me);
+m.removeTaken(s, 9, me);
+const between = m.unreadTotal(s);
+m.applyConversation(s, {id: 9, status: "active", officer: me, window: 1}, me);
+console.log(JSON.stringify({between, badge: s.chats.find(c => c.id === 9).unread, after: m.unreadTotal(s)}));
+"""
+    )
+    assert out == {"between": 5, "badge": 1, "after": 6}
