@@ -10,8 +10,20 @@ import re
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
+from import_export.forms import SelectableFieldsExportForm
 
 from .models import Department, Level, Window
+
+
+class ChineseExportForm(SelectableFieldsExportForm):
+    """The export page's field checkboxes labelled with the spreadsheet's Chinese headers only.
+
+    The library labels them "Key (编号)": the attribute name, title-cased, then the header.
+    """
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        return field.column_name if field and field.column_name else super()._get_field_label(resource, field_name)
 
 
 class TextWidget(widgets.CharWidget):

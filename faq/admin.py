@@ -7,6 +7,8 @@ from import_export.formats import base_formats
 
 from . import actions
 from .models import Entry, Synonym, split_synonyms
+from departments.resources import ChineseExportForm
+
 from .resources import EntryResource
 
 
@@ -28,6 +30,7 @@ class EntryAdmin(ImportExportModelAdmin):
     form = EntryAdminForm
     resource_classes = [EntryResource]
     formats = [base_formats.XLSX, base_formats.CSV]
+    export_form_class = ChineseExportForm
     import_error_display = ("message",)
     list_display = ("key", "question", "department", "window", "source", "is_published", "updated_at")
     list_display_links = ("key", "question")

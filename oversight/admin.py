@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 
 from chat import admin as chat_admin
+from departments.resources import ChineseExportForm
 from chat.models import Message
 
 from . import dashboard, exports, figures, selectors
@@ -115,6 +116,7 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
     """对话记录: read-only, searchable and filterable; opening one is written to the audit log."""
 
     resource_classes = [TranscriptResource]
+    export_form_class = ChineseExportForm
     list_display = ["id", "department", "window_name", "citizen_masked", "officer", "status", "classification",
                     "first_question_at", "answered_live", "is_offline_question", "rating"]
     list_display_links = ["id"]

@@ -16,3 +16,11 @@ def urlize_paths(text, autoescape=True):
     """Escape text and turn the site's own paths in it (/cases/lookup/ …) into links."""
     escaped = escape(text) if autoescape else str(text)
     return mark_safe(SITE_PATH.sub(r'<a href="\1">\1</a>', escaped))
+
+
+@register.simple_tag
+def retention_days() -> int:
+    """Return how many days consultation records are kept (TRANSCRIPT_RETENTION_DAYS)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "TRANSCRIPT_RETENTION_DAYS", 730))
