@@ -11,12 +11,12 @@ from import_export.formats import base_formats
 from . import actions
 from .calendar import unknown_years_ahead
 from .models import CalendarDay, CalendarYear, DayKind, Department, Window
-from .resources import ChineseExportForm, DepartmentResource, WindowResource
+from .resources import ChineseExportForm, DepartmentResource, SpreadsheetImportMixin, WindowResource
 
 WEEKDAYS = "一二三四五六日"
 
 
-class SpreadsheetAdmin(ImportExportModelAdmin):
+class SpreadsheetAdmin(SpreadsheetImportMixin, ImportExportModelAdmin):
     """Import and export as XLSX and CSV; importing needs the right to add and change rows."""
 
     formats = [base_formats.XLSX, base_formats.CSV]

@@ -70,6 +70,11 @@ def _clean(*, department: Department, window: Window | None, question: str, answ
     return question, answer
 
 
+def check_entry(*, department: Department, window: Window | None, question: str, answer: str) -> None:
+    """Raise FaqError when save_entry would refuse these fields."""
+    _clean(department=department, window=window, question=question, answer=answer)
+
+
 def save_entry(
     *,
     entry: Entry | None = None,

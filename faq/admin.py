@@ -7,7 +7,7 @@ from import_export.formats import base_formats
 
 from . import actions
 from .models import Entry, Synonym, split_synonyms
-from departments.resources import ChineseExportForm
+from departments.resources import ChineseExportForm, SpreadsheetImportMixin
 
 from .resources import EntryResource
 
@@ -26,11 +26,12 @@ class EntryAdminForm(forms.ModelForm):
 
 
 @admin.register(Entry)
-class EntryAdmin(ImportExportModelAdmin):
+class EntryAdmin(SpreadsheetImportMixin, ImportExportModelAdmin):
     form = EntryAdminForm
     resource_classes = [EntryResource]
     formats = [base_formats.XLSX, base_formats.CSV]
     export_form_class = ChineseExportForm
+    import_template_name = "admin/faq/entry/import.html"
     import_error_display = ("message",)
     list_display = ("key", "question", "department", "window", "source", "is_published", "updated_at")
     list_display_links = ("key", "question")

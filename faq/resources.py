@@ -1,14 +1,19 @@
 """Spreadsheet import and export of FAQ entries (XLSX and CSV, django-import-export).
 
 Chinese column headers; an entry is identified by its key (编号), so importing the same file again
-updates the entries. Every row is saved through faq.actions.save_entry, which indexes it; a file
-with any bad row imports nothing.
+updates the entries. Rows whose cells are all as saved are skipped (and left out of the preview), so
+their 更新于 dates stay. The preview (dry run) only checks the rows: it neither embeds nor holds a
+transaction. The confirmed import saves each changed row through faq.actions.save_entry, which
+embeds it outside any transaction and then writes it in a short one of its own: citizens keep
+logging in during a long import, even on the embedded SQLite. A file with any bad row imports nothing:
+every row is checked before the first is saved (a row that only fails while being saved, e.g. a
+department deleted meanwhile, is reported and the rows before it stay imported).
 """
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from departments.models import Department, Window
-from departments.resources import NamedForeignKeyWidget, TextWidget, YesNoWidget
+from departments.resources import ChineseRowErrorsMixin, NamedForeignKeyWidget, TextWidget, YesNoWidget
 
 from . import actions
 from .models import Entry
@@ -31,7 +36,7 @@ class WindowOfDepartmentWidget(widgets.Widget):
         return value.name if value else ""
 
 
-class EntryResource(resources.ModelResource):
+class EntryResource(ChineseRowErrorsMixin, resources.ModelResource):
     key = fields.Field(attribute="key", column_name="编号", widget=TextWidget())
     department = fields.Field(
         attribute="department", column_name="部门", widget=NamedForeignKeyWidget(Department, "name", "部门")
@@ -47,12 +52,30 @@ class EntryResource(resources.ModelResource):
         fields = ("key", "department", "window", "question", "answer", "is_published")
         export_order = fields
         clean_model_instances = False
+        skip_unchanged = True
+        report_skipped = False
 
-    def import_data(self, dataset, **kwargs):
-        # A file with any bad row imports nothing, whoever calls (the admin's confirm step or code).
-        kwargs.setdefault("use_transactions", True)
-        kwargs.setdefault("rollback_on_validation_errors", True)
-        return super().import_data(dataset, **kwargs)
+    def import_data(self, dataset, dry_run=False, **kwargs):
+        # No transaction around the whole file: each row is its own short one (see the module doc).
+        kwargs["use_transactions"] = False
+        if not dry_run:
+            # All or nothing without a long transaction: check every row first, save only a clean file.
+            checked = super().import_data(dataset, dry_run=True, **kwargs)
+            if checked.has_errors() or checked.has_validation_errors():
+                return checked
+        return super().import_data(dataset, dry_run=dry_run, **kwargs)
+
+    def before_save_instance(self, instance, row, **kwargs):
+        # The preview saves nothing, so the rules save_entry applies are checked here for it.
+        if instance.department is None:
+            raise ValidationError({"部门": "不能为空"})
+        try:
+            actions.check_entry(
+                department=instance.department, window=instance.window,
+                question=instance.question, answer=instance.answer,
+            )
+        except actions.FaqError as error:
+            raise ValidationError(error.message) from None
 
     def get_export_queryset(self, request=None):
         return Entry.objects.select_related("department", "window").order_by("department_id", "key")
