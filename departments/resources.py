@@ -146,6 +146,12 @@ class NamedForeignKeyWidget(widgets.ForeignKeyWidget):
     def clean(self, value, row=None, **kwargs):
         if isinstance(value, str):
             value = value.strip()
+        # A resource may pass every row of the model by name (one query per import, not per row).
+        by_name = (kwargs.get("rows_by_name") or {}).get(self.model)
+        if by_name is not None and value:
+            if value in by_name:
+                return by_name[value]
+            raise ValueError(f"找不到{self.noun}“{value}”，请检查名称或先添加该{self.noun}")
         try:
             return super().clean(value, row, **kwargs)
         except self.model.DoesNotExist:

@@ -9,14 +9,21 @@ logging in during a long import, even on the embedded SQLite. A file with any ba
 every row is checked before the first is saved (a row that only fails while being saved, e.g. a
 department deleted meanwhile, is reported and the rows before it stay imported).
 """
+import time
+
 from django.core.exceptions import ValidationError
+from django.db import connection
 from import_export import fields, resources, widgets
+from import_export.instance_loaders import CachedInstanceLoader
 
 from departments.models import Department, Window
 from departments.resources import ChineseRowErrorsMixin, NamedForeignKeyWidget, TextWidget, YesNoWidget
 
 from . import actions
 from .models import Entry
+
+
+SQLITE_PAUSE_EVERY = 50
 
 
 class WindowOfDepartmentWidget(widgets.Widget):
@@ -27,6 +34,11 @@ class WindowOfDepartmentWidget(widgets.Widget):
         if not name:
             return None
         department = str((row or {}).get("部门", "")).strip()
+        windows = kwargs.get("windows_by_name")
+        if windows is not None:
+            if (department, name) in windows:
+                return windows[(department, name)]
+            raise ValueError(f"{department}没有名为“{name}”的窗口")
         try:
             return Window.objects.get(department__name=department, name=name)
         except Window.DoesNotExist:
@@ -54,10 +66,17 @@ class EntryResource(ChineseRowErrorsMixin, resources.ModelResource):
         clean_model_instances = False
         skip_unchanged = True
         report_skipped = False
+        # Entries of the file loaded in one query by key, not one per row.
+        instance_loader_class = CachedInstanceLoader
 
     def import_data(self, dataset, dry_run=False, **kwargs):
         # No transaction around the whole file: each row is its own short one (see the module doc).
         kwargs["use_transactions"] = False
+        # Departments and windows by name, loaded once for the file instead of twice per row.
+        kwargs["rows_by_name"] = {Department: {d.name: d for d in Department.objects.all()}}
+        kwargs["windows_by_name"] = {
+            (w.department.name, w.name): w for w in Window.objects.select_related("department")
+        }
         if not dry_run:
             # All or nothing without a long transaction: check every row first, save only a clean file.
             checked = super().import_data(dataset, dry_run=True, **kwargs)
@@ -76,6 +95,12 @@ class EntryResource(ChineseRowErrorsMixin, resources.ModelResource):
             )
         except actions.FaqError as error:
             raise ValidationError(error.message) from None
+        self._saved = getattr(self, "_saved", 0) + 1
+        if self._saved % SQLITE_PAUSE_EVERY == 0 and connection.vendor == "sqlite":
+            # SQLite has one writer and its lock is not fair: a process committing short transactions
+            # back to back can starve a login waiting on the busy timeout. A pause longer than the
+            # busy handler's longest sleep (100 ms) lets waiting writers in.
+            time.sleep(0.11)
 
     def get_export_queryset(self, request=None):
         return Entry.objects.select_related("department", "window").order_by("department_id", "key")

@@ -135,3 +135,23 @@ def test_times_are_beijing_time_in_any_browser_time_zone(browser, live_server_ur
         assert live_time == served  # the server renders Beijing time
     finally:
         context.close()
+
+
+def test_a_page_whose_socket_is_refused_for_good_says_so_and_offers_to_log_in(new_page, live_manage):
+    ids = people(live_manage)
+    page = new_page("phone")
+    login(page, ids["phone"])
+    page.goto(f"/windows/{ids['window']}/")
+    page.locator("main form button[type=submit]").click()
+    page.click("#statement-ok")
+    expect(page.locator("#connection")).to_be_hidden()
+    # The session ends (logged out elsewhere); the network drops; the server now refuses the socket.
+    page.context.clear_cookies()
+    page.evaluate("window.zwtChat.socket.drop()")
+    notice = page.locator("#connection")
+    expect(notice).to_contain_text("登录已失效", timeout=20_000)
+    expect(notice.get_by_role("link", name="重新登录")).to_have_attribute("href", re.compile(r"^/accounts/login/\?next="))
+    expect(page.locator("#body")).to_be_disabled()
+    # It stopped retrying: the notice stays.
+    page.wait_for_timeout(3000)
+    expect(notice).to_contain_text("登录已失效")
