@@ -3,15 +3,16 @@
 from django.db import migrations, models
 
 # A starter table of everyday names for official ones; the information center edits it in the admin.
-# General vocabulary, not taken from the dev queries.
+# General vocabulary, not taken from the dev queries; pairs only (a long third name such as 机动车驾驶证
+# adds terms like 机动车 that pull unrelated entries up on the lexical side).
 STARTER = [
-    "驾照 = 驾驶证 = 机动车驾驶证",
+    "驾照 = 驾驶证",
     "社保 = 社会保险",
-    "医保 = 医疗保险 = 基本医疗保险",
+    "医保 = 医疗保险",
     "公积金 = 住房公积金",
     "户口 = 户籍",
     "身份证 = 居民身份证",
-    "车牌 = 号牌 = 机动车号牌",
+    "车牌 = 号牌",
     "行驶本 = 行驶证",
     "退休金 = 养老金",
     "低保 = 最低生活保障",
