@@ -38,7 +38,8 @@ def desk_state(officer) -> dict:
     queued = list(selectors.queued_conversations(window_ids)[:100])
     chats = list(selectors.open_conversations_of_officer(officer))
     backlog = list(selectors.offline_backlog(officer)[:200])
-    ids = [c.id for c in queued + chats + backlog]
+    closed = list(selectors.closed_today_of_officer(officer)[:50])
+    ids = [c.id for c in queued + chats + backlog + closed]
     previews = _previews(ids)
     notes = _transfer_notes(ids)
     now = timezone.now()
@@ -61,6 +62,7 @@ def desk_state(officer) -> dict:
         "queue": [item(c) for c in queued],
         "chats": [item(c, unread=c.unread) for c in chats],
         "backlog": [item(c, overdue=bool(c.due_at and c.due_at < now)) for c in backlog],
+        "closed": [item(c) for c in closed],
         "canned_replies": [
             {"id": r.id, "title": r.title, "body": r.body, "window": r.window_id}
             for r in selectors.canned_replies(window_ids)

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -55,6 +55,42 @@ def online_window_ids(window_ids: Iterable[int]) -> set[int]:
     )
 
 
+class Availability:
+    """What happens to a question asked at a window now: answered (在线), queued (排队) or kept (留言)."""
+
+    ONLINE = "online"  # an officer is 在线 with room for one more chat
+    QUEUE = "queue"  # officers are on duty but 忙碌 or at their limit: the citizen waits in the queue
+    OFFLINE = "offline"  # nobody on duty: the question is recorded as an offline question
+
+
+def window_availability(window_ids: Iterable[int]) -> dict[int, str]:
+    """Return the Availability of each window, in a few queries whatever the number of windows."""
+    ids = list(window_ids)
+    on_duty = online_window_ids(ids)
+    result = {window_id: Availability.OFFLINE for window_id in ids}
+    if not on_duty:
+        return result
+    links = Window.officers.through.objects.filter(
+        window_id__in=on_duty,
+        user_id__in=live_officer_ids(),
+        user__presence__chosen_status=PresenceStatus.ONLINE,
+        user__is_active=True,
+    ).values_list("window_id", "user_id")
+    loads = {
+        (row["window_id"], row["officer_id"]): row["n"]
+        for row in Conversation.objects.filter(window_id__in=on_duty, status=Status.ACTIVE)
+        .values("window_id", "officer_id")
+        .annotate(n=Count("id"))
+    }
+    limits = dict(Window.objects.filter(id__in=on_duty).values_list("id", "max_concurrent_chats"))
+    for window_id in on_duty:
+        result[window_id] = Availability.QUEUE
+    for window_id, officer_id in links:
+        if loads.get((window_id, officer_id), 0) < limits[window_id]:
+            result[window_id] = Availability.ONLINE
+    return result
+
+
 def officer_may_serve(officer, window_id: int) -> bool:
     return officer.is_officer and officer.windows.filter(pk=window_id, is_active=True).exists()
 
@@ -90,7 +126,16 @@ def messages_after(conversation: Conversation, after_seq: int = 0, limit: int = 
 
 
 def conversations_of_citizen(citizen) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(citizen=citizen).select_related("window__department", "officer")
+    """Return the citizen's conversations, newest first, each with its first question (`question`)."""
+    first_question = Message.objects.filter(
+        conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN
+    ).order_by("seq").values("body")[:1]
+    return (
+        Conversation.objects.filter(citizen=citizen)
+        .select_related("window__department", "officer")
+        .annotate(question=Subquery(first_question))
+        .order_by("-created_at")
+    )
 
 
 def open_conversation_of_citizen(citizen, window: Window) -> Conversation | None:
@@ -154,6 +199,16 @@ def open_conversations_of_officer(officer) -> QuerySet[Conversation]:
             )
         )
         .order_by("assigned_at")
+    )
+
+
+def closed_today_of_officer(officer, now=None) -> QuerySet[Conversation]:
+    """Return the conversations the officer served that ended today (Beijing time), latest first."""
+    start = timezone.localtime(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        Conversation.objects.filter(officer=officer, status=Status.CLOSED, closed_at__gte=start)
+        .select_related("window__department", "citizen")
+        .order_by("-closed_at")
     )
 
 

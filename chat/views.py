@@ -1,4 +1,5 @@
 """Pages of the duty room: the citizen's chat window, the history of a consultation, the officer's desk."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -62,6 +63,7 @@ def conversation_detail(request, conversation_id: int):
             messages.error(request, error.message)
         return redirect("chat:conversation", conversation_id=conversation.id)
     window = conversation.window
+    availability = selectors.window_availability([window.id])[window.id]
     return render(
         request,
         "chat/conversation.html",
@@ -69,7 +71,9 @@ def conversation_detail(request, conversation_id: int):
             "conversation": conversation,
             "window": window,
             "chat_messages": selectors.messages_after(conversation, 0, limit=1000),
-            "is_online": window.id in selectors.online_window_ids([window.id]),
+            "availability": availability,
+            "is_online": availability == selectors.Availability.ONLINE,
+            "busy_notice_seconds": settings.QUEUE_BUSY_NOTICE_SECONDS,
             "ratings": Rating.choices,
             "position": selectors.queue_position(conversation)
             if conversation.status == "queued" and conversation.first_question_at

@@ -14,15 +14,16 @@ from infra import audit
 from . import actions
 from .calendar import unknown_years_ahead
 from .models import CalendarDay, CalendarYear, DayKind, Department, Window
-from .resources import DepartmentResource, WindowResource
+from .resources import ChineseExportForm, DepartmentResource, SpreadsheetImportMixin, WindowResource
 
 WEEKDAYS = "一二三四五六日"
 
 
-class SpreadsheetAdmin(ImportExportModelAdmin):
+class SpreadsheetAdmin(SpreadsheetImportMixin, ImportExportModelAdmin):
     """Import and export as XLSX and CSV; importing needs the right to add and change rows."""
 
     formats = [base_formats.XLSX, base_formats.CSV]
+    export_form_class = ChineseExportForm
     import_template_name = "admin/departments/import.html"
     import_error_display = ("message",)
 

@@ -9,12 +9,86 @@ import re
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from import_export import fields, resources, widgets
+from import_export.forms import SelectableFieldsExportForm
 
 from infra.spreadsheet import SafeModelResource
 
 from . import actions
 from .models import Department, Level, Window
+
+
+# Messages of import-export's widgets that reach the information center untranslated.
+LIBRARY_MESSAGES = {
+    "Value could not be parsed using defined formats.": "无法识别的格式，请按导出表格中的格式填写",
+    "Enter a number.": "请填写数字",
+    "Value must be an integer.": "请填写整数",
+    "None": "不能为空",
+}
+
+
+def decode_csv(data: bytes) -> str:
+    """Return the text of a CSV file saved as UTF-8 (with or without BOM) or as GBK (Excel on Chinese Windows)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ValueError("无法识别文件的编码。请在 Excel 中“另存为”“CSV UTF-8（逗号分隔）”或 XLSX 后再导入。") from None
+
+
+class SpreadsheetImportMixin:
+    """For the admin: CSV files in GBK as well as UTF-8, and a Chinese message for an unreadable file."""
+
+    def write_to_tmp_storage(self, import_file, input_format):
+        if not input_format.is_binary():
+            data = b"".join(import_file.chunks())
+            try:
+                import_file = ContentFile(decode_csv(data).encode("utf-8"), name=import_file.name)
+            except ValueError:
+                import_file = ContentFile(data, name=import_file.name)
+        return super().write_to_tmp_storage(import_file, input_format)
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        form.add_error(
+            "import_file",
+            "无法读取这个文件：请确认上面选择的格式与文件一致（.xlsx 选 xlsx，.csv 选 csv）；"
+            "CSV 文件请用 UTF-8 或 GBK 编码保存，最稳妥的是在 Excel 中“另存为”XLSX。",
+        )
+
+
+class ChineseRowErrorsMixin:
+    """For resources: a row's errors named by the spreadsheet's column headers, in Chinese."""
+
+    def import_instance(self, instance, row, **kwargs):
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                raise
+            headers = {field.attribute: field.column_name for field in self.get_import_fields()}
+            raise ValidationError(
+                {
+                    headers.get(name, name): [
+                        ValidationError(LIBRARY_MESSAGES.get(message, message)) for message in errors.messages
+                    ]
+                    for name, errors in ((name, ValidationError(errors)) for name, errors in error.error_dict.items())
+                }
+            ) from None
+
+
+class ChineseExportForm(SelectableFieldsExportForm):
+    """The export page's field checkboxes labelled with the spreadsheet's Chinese headers only.
+
+    The library labels them "Key (编号)": the attribute name, title-cased, then the header.
+    """
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        return field.column_name if field and field.column_name else super()._get_field_label(resource, field_name)
 
 
 class TextWidget(widgets.CharWidget):
@@ -75,6 +149,12 @@ class NamedForeignKeyWidget(widgets.ForeignKeyWidget):
     def clean(self, value, row=None, **kwargs):
         if isinstance(value, str):
             value = value.strip()
+        # A resource may pass every row of the model by name (one query per import, not per row).
+        by_name = (kwargs.get("rows_by_name") or {}).get(self.model)
+        if by_name is not None and value:
+            if value in by_name:
+                return by_name[value]
+            raise ValueError(f"找不到{self.noun}“{value}”，请检查名称或先添加该{self.noun}")
         try:
             return super().clean(value, row, **kwargs)
         except self.model.DoesNotExist:

@@ -3,6 +3,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chat import privacy as chat_privacy
@@ -15,7 +16,7 @@ from infra.errors import DomainError
 from . import selectors
 from .engine import embedder as embedding
 from .engine.text import passage_text, terms
-from .models import Entry, IndexState, Source
+from .models import Entry, IndexState, Source, Synonym, split_synonyms
 from .selectors import ANSWER_MAX, QUESTION_MAX
 
 
@@ -70,6 +71,11 @@ def _clean(*, department: Department, window: Window | None, question: str, answ
     if window is not None and window.department_id != department.id:
         raise FaqError(f"窗口“{window.name}”不属于{department.name}。")
     return question, answer
+
+
+def check_entry(*, department: Department, window: Window | None, question: str, answer: str) -> None:
+    """Raise FaqError when save_entry would refuse these fields."""
+    _clean(department=department, window=window, question=question, answer=answer)
 
 
 def save_entry(
@@ -279,6 +285,26 @@ def _lacks_vectors(entry: Entry) -> bool:
     return embedding.get_embedder() is not None
 
 
+def embed_missing_vectors(*, batch_size: int = 32) -> int:
+    """Compute the vectors of the entries saved while the model was off; return how many got them.
+
+    Each batch is embedded outside any transaction and saved in a short one of its own, so the
+    portal keeps writing meanwhile. Does nothing while the model is still unavailable.
+    """
+    if embedding.get_embedder() is None:
+        return 0
+    current = Q(vector_model=embedding.MODEL_NAME, question_vector__isnull=False, passage_vector__isnull=False)
+    ids = list(Entry.objects.exclude(current).order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), batch_size):
+        batch = list(Entry.objects.filter(pk__in=ids[start : start + batch_size]).select_related("department", "window"))
+        _index_fields(batch)
+        with transaction.atomic():
+            for entry in batch:
+                entry.save(update_fields=["terms", "question_vector", "passage_vector", "vector_model"])
+            _touch_index()
+    return len(ids)
+
+
 def reindex_entries(*, batch_size: int = 32, progress: Callable | None = None) -> int:
     """Recompute the terms and vectors of every entry; return how many were indexed."""
     ids = list(Entry.objects.order_by("id").values_list("id", flat=True))
@@ -407,5 +433,31 @@ def forget_conversations(*, conversation_ids: Sequence[int]) -> int:
         return 0
     with transaction.atomic():
         count, _ = Entry.objects.filter(pk__in=doomed).delete()
+        _touch_index()
+    return count
+
+
+# Synonyms ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_synonym(*, synonym: Synonym, words: str, is_active: bool = True) -> Synonym:
+    """Save a synonym group (at least two distinct words) and renew the index token."""
+    group = split_synonyms(words)
+    if len(group) < 2:
+        raise FaqError("同义词至少要有两个不同的词，例如：驾照 = 驾驶证。")
+    if any(len(word) > 30 for word in group):
+        raise FaqError("每个词最多 30 个字。")
+    synonym.words = " = ".join(group)
+    synonym.is_active = is_active
+    synonym.save()
+    _touch_index()
+    return synonym
+
+
+@transaction.atomic
+def delete_synonyms(*, synonyms: Sequence[Synonym]) -> int:
+    count = Synonym.objects.filter(pk__in=[s.pk for s in synonyms]).delete()[0]
+    if count:
         _touch_index()
     return count

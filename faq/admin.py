@@ -8,7 +8,9 @@ from import_export.formats import base_formats
 from infra.audit import AuditedReadsMixin
 
 from . import actions
-from .models import Entry
+from .models import Entry, Synonym, split_synonyms
+from departments.resources import ChineseExportForm, SpreadsheetImportMixin
+
 from .resources import EntryResource
 
 
@@ -42,10 +44,12 @@ class EntryAdminForm(forms.ModelForm):
 
 
 @admin.register(Entry)
-class EntryAdmin(AuditedReadsMixin, ImportExportModelAdmin):
+class EntryAdmin(AuditedReadsMixin, SpreadsheetImportMixin, ImportExportModelAdmin):
     form = EntryAdminForm
     resource_classes = [EntryResource]
     formats = [base_formats.XLSX, base_formats.CSV]
+    export_form_class = ChineseExportForm
+    import_template_name = "admin/faq/entry/import.html"
     import_error_display = ("message",)
     list_display = ("key", "question", "department", "window", "source", "is_published", "updated_at")
     list_display_links = ("key", "question")
@@ -58,7 +62,7 @@ class EntryAdmin(AuditedReadsMixin, ImportExportModelAdmin):
         "key", "department", "window", "question", "answer", "is_published", "confirm_names",
         "source", "conversation", "published_at", "created_by", "created_at", "updated_at", "vector_model",
     )
-    actions = ["publish", "withdraw"]
+    actions = ["publish", "withdraw", "embed_missing"]
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
@@ -95,7 +99,49 @@ class EntryAdmin(AuditedReadsMixin, ImportExportModelAdmin):
             return
         self.message_user(request, f"已发布 {count} 条。", messages.SUCCESS)
 
+    @admin.action(description=_("为缺少语义向量的全部常见问题补算向量"), permissions=["change"])
+    def embed_missing(self, request, queryset):
+        count = actions.embed_missing_vectors()
+        if count:
+            self.message_user(request, f"已为 {count} 条常见问题补算语义向量。", messages.SUCCESS)
+        else:
+            self.message_user(request, "没有缺少向量的常见问题，或语义模型暂不可用。", messages.WARNING)
+
     @admin.action(description=_("撤回所选常见问题（市民不再可见）"), permissions=["change"])
     def withdraw(self, request, queryset):
         count = actions.set_published(entries=list(queryset), published=False)
         self.message_user(request, f"已撤回 {count} 条。", messages.SUCCESS)
+
+
+class SynonymAdminForm(forms.ModelForm):
+    class Meta:
+        model = Synonym
+        fields = ("words", "is_active")
+
+    def clean_words(self):
+        words = self.cleaned_data["words"]
+        if len(split_synonyms(words)) < 2:
+            raise forms.ValidationError("同义词至少要有两个不同的词，例如：驾照 = 驾驶证。")
+        return words
+
+
+@admin.register(Synonym)
+class SynonymAdmin(admin.ModelAdmin):
+    """Words citizens use for the same thing; the search matches a query's word with the others of its group."""
+
+    form = SynonymAdminForm
+    list_display = ("__str__", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("words",)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            actions.save_synonym(synonym=obj, words=obj.words, is_active=obj.is_active)
+        except actions.FaqError as error:
+            self.message_user(request, error.message, messages.ERROR)
+
+    def delete_model(self, request, obj):
+        actions.delete_synonyms(synonyms=[obj])
+
+    def delete_queryset(self, request, queryset):
+        actions.delete_synonyms(synonyms=list(queryset))

@@ -1,4 +1,5 @@
 """The knowledge base of the similar-question search (常见问题检索)."""
+import re
 import uuid
 
 from django.conf import settings
@@ -64,6 +65,40 @@ class Entry(models.Model):
 
     def __str__(self):
         return f"{self.key} {self.question}"
+
+
+class Synonym(models.Model):
+    """A group of words citizens and officers use for the same thing (同义词: 驾照 = 驾驶证).
+
+    A query that contains one word of a group is also matched, on the lexical side of the search,
+    against the group's other words.
+    """
+
+    words = models.CharField(
+        _("同义词"),
+        max_length=200,
+        unique=True,
+        help_text=_("同一事物的不同说法，用空格、逗号、顿号或等号分隔，例如：驾照 = 驾驶证 = 机动车驾驶证"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        ordering = ["words"]
+        verbose_name = _("同义词")
+        verbose_name_plural = _("同义词")
+
+    def __str__(self):
+        return " = ".join(self.words_tuple())
+
+    def words_tuple(self) -> tuple[str, ...]:
+        return split_synonyms(self.words)
+
+
+def split_synonyms(text: str) -> tuple[str, ...]:
+    """Return the distinct words of a synonym group as written (separators: space , ， 、 = ＝ ; ；)."""
+    words = [w.strip() for w in re.split(r"[\s,，、=＝;；/]+", text or "") if w.strip()]
+    return tuple(dict.fromkeys(words))
 
 
 class IndexState(models.Model):

@@ -1,19 +1,31 @@
 """Spreadsheet import and export of FAQ entries (XLSX and CSV, django-import-export).
 
 Chinese column headers; an entry is identified by its key (编号), so importing the same file again
-updates the entries. Every row is saved through faq.actions.save_entry, which indexes it; a file
-with any bad row imports nothing.
+updates the entries. Rows whose cells are all as saved are skipped (and left out of the preview), so
+their 更新于 dates stay. The preview (dry run) only checks the rows: it neither embeds nor holds a
+transaction. The confirmed import saves each changed row through faq.actions.save_entry, which
+embeds it outside any transaction and then writes it in a short one of its own: citizens keep
+logging in during a long import, even on the embedded SQLite. A file with any bad row imports nothing:
+every row is checked before the first is saved (a row that only fails while being saved, e.g. a
+department deleted meanwhile, is reported and the rows before it stay imported).
 """
+import time
+
 from django.core.exceptions import ValidationError
+from django.db import connection
 from import_export import fields, resources, widgets
+from import_export.instance_loaders import CachedInstanceLoader
 
 from departments.models import Department, Window
-from infra.spreadsheet import SafeModelResource
-from departments.resources import NamedForeignKeyWidget, TextWidget, YesNoWidget
+from departments.resources import ChineseRowErrorsMixin, NamedForeignKeyWidget, TextWidget, YesNoWidget
 from infra import personal_data
+from infra.spreadsheet import SafeModelResource
 
 from . import actions
 from .models import Entry, Source
+
+
+SQLITE_PAUSE_EVERY = 50
 
 
 class WindowOfDepartmentWidget(widgets.Widget):
@@ -24,6 +36,11 @@ class WindowOfDepartmentWidget(widgets.Widget):
         if not name:
             return None
         department = str((row or {}).get("部门", "")).strip()
+        windows = kwargs.get("windows_by_name")
+        if windows is not None:
+            if (department, name) in windows:
+                return windows[(department, name)]
+            raise ValueError(f"{department}没有名为“{name}”的窗口")
         try:
             return Window.objects.get(department__name=department, name=name)
         except Window.DoesNotExist:
@@ -33,7 +50,7 @@ class WindowOfDepartmentWidget(widgets.Widget):
         return value.name if value else ""
 
 
-class EntryResource(SafeModelResource):
+class EntryResource(ChineseRowErrorsMixin, SafeModelResource):
     key = fields.Field(attribute="key", column_name="编号", widget=TextWidget())
     department = fields.Field(
         attribute="department", column_name="部门", widget=NamedForeignKeyWidget(Department, "name", "部门")
@@ -49,12 +66,43 @@ class EntryResource(SafeModelResource):
         fields = ("key", "department", "window", "question", "answer", "is_published")
         export_order = fields
         clean_model_instances = False
+        skip_unchanged = True
+        report_skipped = False
+        # Entries of the file loaded in one query by key, not one per row.
+        instance_loader_class = CachedInstanceLoader
 
-    def import_data(self, dataset, **kwargs):
-        # A file with any bad row imports nothing, whoever calls (the admin's confirm step or code).
-        kwargs.setdefault("use_transactions", True)
-        kwargs.setdefault("rollback_on_validation_errors", True)
-        return super().import_data(dataset, **kwargs)
+    def import_data(self, dataset, dry_run=False, **kwargs):
+        # No transaction around the whole file: each row is its own short one (see the module doc).
+        kwargs["use_transactions"] = False
+        # Departments and windows by name, loaded once for the file instead of twice per row.
+        kwargs["rows_by_name"] = {Department: {d.name: d for d in Department.objects.all()}}
+        kwargs["windows_by_name"] = {
+            (w.department.name, w.name): w for w in Window.objects.select_related("department")
+        }
+        if not dry_run:
+            # All or nothing without a long transaction: check every row first, save only a clean file.
+            checked = super().import_data(dataset, dry_run=True, **kwargs)
+            if checked.has_errors() or checked.has_validation_errors():
+                return checked
+        return super().import_data(dataset, dry_run=dry_run, **kwargs)
+
+    def before_save_instance(self, instance, row, **kwargs):
+        # The preview saves nothing, so the rules save_entry applies are checked here for it.
+        if instance.department is None:
+            raise ValidationError({"部门": "不能为空"})
+        try:
+            actions.check_entry(
+                department=instance.department, window=instance.window,
+                question=instance.question, answer=instance.answer,
+            )
+        except actions.FaqError as error:
+            raise ValidationError(error.message) from None
+        self._saved = getattr(self, "_saved", 0) + 1
+        if self._saved % SQLITE_PAUSE_EVERY == 0 and connection.vendor == "sqlite":
+            # SQLite has one writer and its lock is not fair: a process committing short transactions
+            # back to back can starve a login waiting on the busy timeout. A pause longer than the
+            # busy handler's longest sleep (100 ms) lets waiting writers in.
+            time.sleep(0.11)
 
     # An export leaves the system: text that came from a citizen's conversation and was not checked
     # for publication (archived answers, drafts) goes out with its personal data masked.

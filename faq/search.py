@@ -14,8 +14,8 @@ from .engine import embedder as embedding
 from .engine.dense import DenseIndex
 from .engine.lexical import BM25Index
 from .engine.ranker import DEFAULT_WEIGHTS, Hit, Weights, rank
-from .engine.text import segments
-from .models import Entry, IndexState
+from .engine.text import segments, terms
+from .models import Entry, IndexState, Synonym
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ class MemoryIndex:
     published: np.ndarray
     lexical: BM25Index
     dense: DenseIndex | None
+    has_vector: np.ndarray
+    synonyms: list[tuple[str, ...]]
 
     @property
     def size(self) -> int:
@@ -54,12 +56,13 @@ def build_index(token: str) -> MemoryIndex:
     size = len(rows)
     question = np.zeros((size, embedding.DIM), dtype=np.float32)
     passage = np.zeros((size, embedding.DIM), dtype=np.float32)
-    with_vectors = 0
+    has_vector = np.zeros(size, dtype=bool)
     for row, (*_, question_bytes, passage_bytes, model) in enumerate(rows):
         q, p = embedding.vector_from_bytes(question_bytes), embedding.vector_from_bytes(passage_bytes)
         if model == embedding.MODEL_NAME and q is not None and p is not None:
             question[row], passage[row] = q, p
-            with_vectors += 1
+            has_vector[row] = True
+    with_vectors = int(has_vector.sum())
     if with_vectors < size:
         logger.warning("FAQ search: %d of %d entries have no vectors; run `manage.py faq_reindex`.", size - with_vectors, size)
     return MemoryIndex(
@@ -70,7 +73,21 @@ def build_index(token: str) -> MemoryIndex:
         published=np.array([r[3] for r in rows], dtype=bool),
         lexical=BM25Index(r[4].split() for r in rows),
         dense=DenseIndex(question, passage) if with_vectors else None,
+        has_vector=has_vector,
+        synonyms=[group.words_tuple() for group in Synonym.objects.filter(is_active=True)],
     )
+
+
+def expanded_terms(query: str, synonyms: list[tuple[str, ...]]) -> list[str]:
+    """Return the query's lexical terms plus those of the synonyms of every word of a group it contains."""
+    out = terms(query)
+    lowered = query.lower()
+    for group in synonyms:
+        if any(word.lower() in lowered for word in group):
+            for word in group:
+                if word.lower() not in lowered:
+                    out.extend(terms(word))
+    return out
 
 
 def get_index() -> MemoryIndex:
@@ -138,5 +155,7 @@ def search(
         prefer=prefer,
         limit=limit,
         weights=weights,
+        has_vector=index.has_vector,
+        query_terms=expanded_terms(query, index.synonyms) if index.synonyms else None,
     )
     return [(int(index.entry_ids[hit.row]), hit) for hit in hits]

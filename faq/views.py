@@ -33,8 +33,13 @@ def search_page(request):
             context["limited"] = True
             status = 429
         else:
-            results = selectors.search_public(query, margin=selectors.SEARCH_MARGIN)
+            results = selectors.search_public(
+                query, margin=selectors.SEARCH_MARGIN, min_score=selectors.relevance_cut()
+            )
             context["page"] = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+            if not results:
+                # Nothing similar: say so, and still show the three nearest for what they are.
+                context["near"] = selectors.search_public(query, limit=3)
     return render(request, "faq/search.html", context, status=status)
 
 

@@ -14,6 +14,7 @@ from import_export.admin import ExportMixin
 
 from chat import admin as chat_admin
 from infra.client import client_address
+from departments.resources import ChineseExportForm
 from chat.models import Message
 from infra.admin import ReadOnlyMixin
 from infra.privacy import person_label
@@ -169,6 +170,7 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
     """对话记录: read-only, searchable and filterable; opening one is written to the audit log."""
 
     resource_classes = [TranscriptResource]
+    export_form_class = ChineseExportForm
     list_display = ["id", "department", "window_name", "citizen_masked", "officer", "status", "classification",
                     "first_question_at", "answered_live", "is_offline_question", "rating"]
     list_display_links = ["id"]

@@ -1,18 +1,21 @@
 """Public pages of the portal and citizens' accounts."""
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import selectors as case_selectors
 from chat import selectors as chat_selectors
 from departments import selectors as department_selectors
+from departments.calendar import end_of_next_working_day
 
 from infra import ratelimit
 from . import rights_views
@@ -30,32 +33,40 @@ from .forms import CodeLoginForm, LoginForm, PasswordResetForm, RegistrationForm
 from .selectors import citizen_with_phone, phone_taken
 
 
+def _mark_availability(windows) -> None:
+    """Set .availability on each window: what happens to a question asked there now."""
+    windows = list(windows)
+    availability = chat_selectors.window_availability([window.id for window in windows])
+    for window in windows:
+        window.availability = availability[window.id]
+
+
 def home(request):
     departments = list(department_selectors.directory())
-    window_ids = [window.id for department in departments for window in department.windows.all()]
-    return render(
-        request,
-        "portal/home.html",
-        {"departments": departments, "online_window_ids": chat_selectors.online_window_ids(window_ids)},
-    )
+    _mark_availability(window for department in departments for window in department.windows.all())
+    return render(request, "portal/home.html", {"departments": departments})
 
 
 def department_detail(request, department_id: int):
     department = department_selectors.get_department(department_id)
-    window_ids = [window.id for window in department.windows.all()]
-    return render(
-        request,
-        "portal/department.html",
-        {"department": department, "online_window_ids": chat_selectors.online_window_ids(window_ids)},
-    )
+    _mark_availability(department.windows.all())
+    return render(request, "portal/department.html", {"department": department})
 
 
 def window_detail(request, window_id: int):
     window = department_selectors.get_window(window_id)
+    availability = chat_selectors.window_availability([window.id])[window.id]
     return render(
         request,
         "portal/window.html",
-        {"window": window, "is_online": window.id in chat_selectors.online_window_ids([window.id])},
+        {
+            "window": window,
+            "availability": availability,
+            "is_online": availability == chat_selectors.Availability.ONLINE,
+            # An offline question asked now is due by this moment (the same rule the chat applies).
+            "due_at": end_of_next_working_day(timezone.now()) if availability == "offline" else None,
+            "busy_notice_seconds": settings.QUEUE_BUSY_NOTICE_SECONDS,
+        },
     )
 
 

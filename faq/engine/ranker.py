@@ -54,11 +54,15 @@ def _embed_in_background(embed: Callable[[str], np.ndarray], query: str):
     return _embedding_pool.submit(embed, query)
 
 
-def _standardize(values: np.ndarray) -> np.ndarray:
-    std = float(values.std())
+def _standardize(values: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """Return z-scores of values, with mean and spread taken over the rows `among` (all by default)."""
+    sample = values if among is None else values[among]
+    if len(sample) == 0:
+        return np.zeros_like(values)
+    std = float(sample.std())
     if std < 1e-9:
         return np.zeros_like(values)
-    return (values - float(values.mean())) / std
+    return (values - float(sample.mean())) / std
 
 
 def _window_scores(fused: np.ndarray, windows: np.ndarray, best: np.ndarray, weights: Weights) -> np.ndarray:
@@ -99,17 +103,23 @@ def rank(
     prefer_bonus: float = 0.3,
     limit: int = 10,
     weights: Weights = DEFAULT_WEIGHTS,
+    has_vector: np.ndarray | None = None,
+    query_terms: list[str] | None = None,
 ) -> list[Hit]:
     """Return the best rows for the query, best first.
 
     embed returns the query's vector (None: lexical ranking only). allowed masks the rows the
     asker may see; prefer marks rows that get prefer_bonus (e.g. the department of the window the
-    citizen is writing to).
+    citizen is writing to). has_vector marks the rows that have vectors: the others (saved while
+    the model was off) are ranked by their lexical score alone and kept out of the dense signals'
+    normalisation, where their zero similarities would squash everyone else's spread. query_terms
+    replaces the query's own lexical terms (e.g. with synonyms added).
     """
     if lexical.size == 0:
         return []
     pending = _embed_in_background(embed, query) if dense is not None and embed is not None else None
-    lex_all = lexical.scores(terms(query), max_postings=default_max_postings(lexical.size))
+    lex_terms = query_terms if query_terms is not None else terms(query)
+    lex_all = lexical.scores(lex_terms, max_postings=default_max_postings(lexical.size))
     query_vector = pending.result() if pending is not None else None
     if query_vector is not None:
         rows, question, passage = dense.search(query_vector)
@@ -125,16 +135,31 @@ def rank(
             question = np.concatenate([question, extra_question])
             passage = np.concatenate([passage, extra_passage])
             lex = lex_all[pool]
-        fused = (
-            weights.question * _standardize(question)
-            + weights.passage * _standardize(passage)
-            + weights.lexical * _standardize(lex)
-        )
+        if has_vector is None or has_vector.all():
+            fused = (
+                weights.question * _standardize(question)
+                + weights.passage * _standardize(passage)
+                + weights.lexical * _standardize(lex)
+            )
+        else:
+            vectored = has_vector[pool]
+            fused = (
+                weights.question * _standardize(question, vectored)
+                + weights.passage * _standardize(passage, vectored)
+                + weights.lexical * _standardize(lex, vectored)
+            )
+            # Rows without vectors: their lexical z-score (on the same scale) carries all three weights.
+            lexical_only = (weights.question + weights.passage + weights.lexical) * _standardize(lex, vectored)
+            fused = np.where(vectored, fused, lexical_only)
+            question = np.where(vectored, question, 0.0).astype(np.float32)
     else:
         pool = np.flatnonzero(lex_all > 0)
         question = np.zeros(len(pool), dtype=np.float32)
         lex = lex_all[pool]
-        fused = _standardize(lex) if len(pool) > 1 else lex.astype(np.float32)
+        # On the scale of the fused scores above (all three weights on the one signal), so that one
+        # relevance cut-off means the same with and without the model.
+        total = weights.question + weights.passage + weights.lexical
+        fused = total * _standardize(lex) if len(pool) > 1 else lex.astype(np.float32)
     if allowed is not None:
         fused = np.where(allowed[pool], fused, -np.inf)
     if prefer is not None:

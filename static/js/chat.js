@@ -1,5 +1,5 @@
 // The citizen's chat window: live messages with sending/delivered states, queue place, typing, rating.
-import { LiveSocket, el, formatWait, newClientId, timeOf } from "./live.js";
+import { LiveSocket, el, formatWait, goneNotice, newClientId, textWithLinks, timeOf, TIME_ZONE } from "./live.js";
 
 const root = document.getElementById("chat");
 const conversationId = Number(root.dataset.conversation);
@@ -14,7 +14,11 @@ const connection = document.getElementById("connection");
 const dialog = document.getElementById("statement-dialog");
 const ratingBox = document.getElementById("rating");
 const ratedLine = document.getElementById("rated");
+const withdrawnLine = document.getElementById("withdrawn");
+const dueInfo = document.getElementById("due-info");
+const announcer = document.getElementById("announcer");
 const maxLength = Number(root.dataset.maxLength || 2000);
+const busyNoticeSeconds = Number(root.dataset.busyNoticeSeconds || 0);
 
 const seen = new Set(Array.from(list.querySelectorAll("[data-seq]"), (li) => Number(li.dataset.seq)));
 const outbox = new Map(); // client_id -> {body, li}
@@ -23,6 +27,9 @@ let queuedSince = null;
 let position = null;
 let typingTimer = null;
 let lastTypingSent = 0;
+let current = null; // the latest conversation payload
+let lastAnnounced = "";
+let noticeTimer = null;
 
 function lastSeq() {
   return seen.size ? Math.max(...seen) : 0;
@@ -44,13 +51,13 @@ function renderMessage(m) {
   const li = el(
     "li",
     { class: `message message-${m.sender}`, "data-seq": m.seq },
-    el("div", { class: "bubble", text: m.body }),
+    el("div", { class: "bubble" }, ...textWithLinks(m.body)),
     el("div", { class: "meta" }, meta, m.sender === "citizen" ? el("span", { class: "state", text: " · 已送达" }) : null),
   );
   const after = Array.from(list.querySelectorAll("[data-seq]")).find((node) => Number(node.dataset.seq) > m.seq);
   list.insertBefore(li, after || list.querySelector(".message-pending"));
   if (m.sender === "officer") {
-    typingLine.hidden = true;
+    typingLine.textContent = "";
     markRead();
   }
   scrollDown();
@@ -75,31 +82,79 @@ function showError(text) {
   setTimeout(() => li.remove(), 8000);
 }
 
+function dueLabel(iso) {
+  return new Date(iso).toLocaleString("zh-CN", { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TIME_ZONE });
+}
+
+// The state a citizen reads in the header: what has happened to their question, in words.
+function stateLabel(c) {
+  if (c.status === "closed") return "已结束";
+  if (c.status === "queued" && !c.last_seq) return "尚未提问";
+  if (c.status === "queued" && c.is_offline_question) return "已记录为留言";
+  if (c.status === "offline" && !c.answered) return "留言待答复";
+  return c.status_label;
+}
+
+// Screen readers hear changes of state (and of queue place), never the seconds ticking.
+function announce(text) {
+  if (text && text !== lastAnnounced) {
+    lastAnnounced = text;
+    announcer.textContent = text;
+  }
+}
+
+// An offline question nobody has answered yet is withdrawn, not ended and rated.
+function isWithdrawal(c) {
+  return !c.answered && (c.status === "offline" || (c.status === "queued" && c.is_offline_question));
+}
+
 function setStatus(conversation) {
+  current = conversation;
   root.dataset.status = conversation.status;
-  statusLabel.textContent = conversation.status_label;
-  statusLabel.className = `status status-${conversation.status}`;
-  if (conversation.status !== "queued") {
+  const label = stateLabel(conversation);
+  statusLabel.textContent = label;
+  const look = conversation.status === "queued" && !conversation.last_seq ? "new" : conversation.status === "queued" && conversation.is_offline_question ? "offline" : conversation.status;
+  statusLabel.className = `status status-${look}`;
+  const recorded = conversation.status === "offline" || (conversation.status === "queued" && conversation.is_offline_question);
+  dueInfo.textContent = recorded && conversation.due_at ? `答复期限：${dueLabel(conversation.due_at)}前` : "";
+  if (conversation.status !== "queued" || conversation.is_offline_question) {
     queuedSince = null;
     position = null;
     queueInfo.textContent = "";
   }
-  if (conversation.status === "active" || conversation.status === "closed") {
-    document.getElementById("offline-notice")?.remove();
-  }
+  if (conversation.last_seq || conversation.status !== "queued") document.getElementById("offline-notice")?.remove();
+  const endButton = document.getElementById("end-button");
+  if (endButton) endButton.textContent = isWithdrawal(conversation) ? "撤回留言" : "结束咨询";
   if (conversation.status === "closed") {
     composer?.remove();
     document.getElementById("end-form")?.remove();
-    ratingBox.hidden = Boolean(conversation.rating);
+    ratingBox.hidden = Boolean(conversation.rating) || !conversation.answered;
     ratedLine.hidden = !conversation.rating;
+    withdrawnLine.hidden = conversation.answered;
   }
+  announce(recorded && dueInfo.textContent ? `${label}，${dueInfo.textContent}` : label);
+  scheduleBusyNotice(conversation);
+}
+
+// The server words the wait notice when a sweep finds the wait over; a ping at that moment asks for
+// one, so the notice comes at the configured wait rather than at the next keepalive.
+function scheduleBusyNotice(c) {
+  clearTimeout(noticeTimer);
+  if (!busyNoticeSeconds || c.status !== "queued" || c.is_offline_question || !c.last_seq || !c.queued_at) return;
+  const due = Date.parse(c.queued_at) + busyNoticeSeconds * 1000 + 1000 - Date.now();
+  // Sweeps run at most every 5 s across the site: ask again a little later if this one was skipped.
+  const ask = (tries) => {
+    socket.send({ type: "ping" });
+    if (tries > 1) noticeTimer = setTimeout(() => ask(tries - 1), 6000);
+  };
+  noticeTimer = setTimeout(() => ask(3), Math.max(0, due));
 }
 
 function renderQueue() {
   if (position === null) return;
   const ahead = position - 1;
   const waited = queuedSince ? `，已等待 ${formatWait(queuedSince)}` : "";
-  queueInfo.textContent = ahead > 0 ? `排队中：您前面还有 ${ahead} 人${waited}` : `马上为您接入${waited}`;
+  queueInfo.textContent = ahead > 0 ? `排队中：您前面还有 ${ahead} 人${waited}` : `排队中：下一位就是您${waited}`;
 }
 
 function markRead() {
@@ -118,7 +173,13 @@ const socket = new LiveSocket(`/ws/chat/${conversationId}/`, {
   },
   onState(state) {
     connection.hidden = state === "open";
-    connection.textContent = { connecting: "正在连接…", closed: "连接已断开，正在重连…", forbidden: "无法连接：请重新登录" }[state] || "";
+    if (state === "unauthorized" || state === "forbidden") {
+      connection.replaceChildren(goneNotice(state));
+      if (input) input.disabled = true;
+      document.getElementById("send")?.setAttribute("disabled", "");
+    } else {
+      connection.textContent = { connecting: "正在连接…", closed: "连接已断开，正在重连…" }[state] || "";
+    }
   },
   onFrame(frame) {
     switch (frame.type) {
@@ -134,18 +195,20 @@ const socket = new LiveSocket(`/ws/chat/${conversationId}/`, {
         break;
       }
       case "conversation":
+        if (frame.conversation.status === "queued" && frame.conversation.queued_at && !frame.conversation.is_offline_question) queuedSince = Date.parse(frame.conversation.queued_at);
         setStatus(frame.conversation);
-        if (frame.conversation.status === "queued" && frame.conversation.queued_at) queuedSince = Date.parse(frame.conversation.queued_at);
         break;
       case "queue":
+        if (current && current.is_offline_question) break;
+        if (frame.position !== position) announce(frame.position > 1 ? `排队中，您前面还有 ${frame.position - 1} 人` : "排队中，下一位就是您");
         position = frame.position;
         renderQueue();
         break;
       case "typing":
         if (frame.sender === "officer") {
-          typingLine.hidden = false;
+          if (!typingLine.textContent) typingLine.textContent = "值班人员正在输入…";
           clearTimeout(typingTimer);
-          typingTimer = setTimeout(() => (typingLine.hidden = true), 4000);
+          typingTimer = setTimeout(() => (typingLine.textContent = ""), 4000);
         }
         break;
       case "rated":
@@ -212,7 +275,9 @@ input?.addEventListener("input", () => {
 
 document.getElementById("end-form")?.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (confirm("确定结束本次咨询吗？")) socket.send({ type: "close" });
+  const withdraw = current ? isWithdrawal(current) : event.target.dataset.withdraw === "1";
+  const question = withdraw ? "撤回留言？撤回后值班人员将不再答复这条留言。" : "确定结束本次咨询吗？";
+  if (confirm(question)) socket.send({ type: "close" });
 });
 
 document.getElementById("rating-form")?.addEventListener("submit", (event) => {

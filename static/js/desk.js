@@ -1,25 +1,33 @@
-// The officer's desk: queue, open chats, offline backlog and one conversation at a time, over one socket.
-import { LiveSocket, el, formatWait, newClientId, timeOf } from "./live.js";
+// The officer's desk: queue, open chats, offline backlog, today's ended chats and one conversation at a
+// time, over one socket. The snapshot ("state") is asked for on connect only; afterwards the desk applies
+// the conversations that events carry (see desk-model.js for the bookkeeping).
+import { mount as mountCases } from "./desk-cases.js";
+import {
+  applyConversation,
+  applySnapshot,
+  countIncoming,
+  emptyState,
+  findConversation,
+  limitReached,
+  loadedThrough,
+  markSeen,
+  neighbour,
+  removeTaken,
+  unreadTotal,
+} from "./desk-model.js";
+import { renderSimilar } from "./faq-desk.js";
+import { LiveSocket, dateTimeOf, el, formatWait, goneNotice, newClientId, timeOf } from "./live.js";
 
 const me = Number(document.getElementById("desk").dataset.officer);
 const $ = (id) => document.getElementById(id);
 const transcripts = new Map(); // conversation id -> Map(seq -> message)
 const outbox = new Map(); // client_id -> {conversation, body}
-let state = { queue: [], chats: [], backlog: [], canned_replies: [] };
+let state = emptyState();
 let selected = null;
-let unreadTotal = 0;
 let stateTimer = null;
 let typingTimer = null;
 let lastTypingSent = 0;
 const baseTitle = document.title;
-
-function allConversations() {
-  return [...state.chats, ...state.queue, ...state.backlog];
-}
-
-function find(id) {
-  return allConversations().find((c) => c.id === id);
-}
 
 function beep() {
   try {
@@ -34,15 +42,9 @@ function beep() {
   }
 }
 
-function alertNew() {
-  unreadTotal += 1;
-  document.title = `(${unreadTotal}) 新消息 · ${baseTitle}`;
-  beep();
-}
-
-function clearAlert() {
-  unreadTotal = 0;
-  document.title = baseTitle;
+function renderTitle() {
+  const total = unreadTotal(state);
+  document.title = total ? `(${total}) 新消息 · ${baseTitle}` : baseTitle;
 }
 
 function requestState() {
@@ -50,40 +52,72 @@ function requestState() {
   stateTimer = setTimeout(() => socket.send({ type: "state" }), 150);
 }
 
+function looking(id) {
+  return id === selected && !document.hidden;
+}
+
+function latestLine(c) {
+  if (c.last_body) return `${c.last_sender === "officer" ? "我：" : ""}${c.last_body}`;
+  return c.preview || "（尚未提问）";
+}
+
 function listItem(c, extra) {
-  const waited = c.queued_at ? formatWait(Date.parse(c.queued_at)) : "";
+  const when = c.last_message_at || c.queued_at;
+  const badge = c.unread ? el("span", { class: "badge badge-alert", title: `${c.unread} 条未读`, text: String(c.unread) }) : null;
   return el(
     "li",
     { class: `desk-item${selected === c.id ? " selected" : ""}${c.overdue ? " overdue" : ""}` },
     el(
       "button",
-      { type: "button", class: "desk-item-button", onclick: () => select(c.id), "data-conversation": c.id },
-      el("span", { class: "desk-item-title", text: `${c.window_name} · ${c.citizen}` }),
+      { type: "button", class: "desk-item-button", onclick: () => select(c.id), "data-conversation": c.id, "aria-current": selected === c.id ? "true" : null },
+      el("span", { class: "desk-item-title" }, el("span", { class: "desk-item-citizen", text: c.citizen }), el("span", { class: "desk-item-window", text: c.window_name })),
+      el("span", { class: "desk-item-side" }, when ? el("time", { class: "desk-item-time", datetime: when, text: timeOf(when) }) : null, badge),
+      el("span", { class: "desk-item-preview", text: latestLine(c) }),
       extra,
-      el("span", { class: "desk-item-preview", text: c.preview || "（尚未提问）" }),
     ),
   );
+}
+
+function classificationLabel(value) {
+  const option = [...$("classification").options].find((o) => o.value === value);
+  return value && option ? option.textContent : "未分类";
+}
+
+function dueLabel(c) {
+  const overdue = c.due_at && Date.parse(c.due_at) < Date.now();
+  return el("span", { class: overdue ? "due overdue" : "due", text: `${overdue ? "已逾期 · " : ""}期限 ${dateTimeOf(c.due_at)}` });
 }
 
 function renderLists() {
   $("queue").replaceChildren(
     ...state.queue.map((c) => listItem(c, el("span", { class: "wait", "data-since": c.queued_at, text: `等待 ${formatWait(Date.parse(c.queued_at))}` }))),
   );
-  $("chats").replaceChildren(
-    ...state.chats.map((c) => listItem(c, c.unread ? el("span", { class: "badge badge-alert", text: String(c.unread) }) : null)),
-  );
-  $("backlog").replaceChildren(
-    ...state.backlog.map((c) =>
-      listItem(c, el("span", { class: c.overdue ? "due overdue" : "due", text: `${c.overdue ? "已逾期 · " : ""}期限 ${new Date(c.due_at).toLocaleString("zh-CN", { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" })}` })),
-    ),
+  $("chats").replaceChildren(...state.chats.map((c) => listItem(c, null)));
+  $("backlog").replaceChildren(...state.backlog.map((c) => listItem(c, dueLabel(c))));
+  $("closed").replaceChildren(
+    ...state.closed.map((c) => {
+      const li = listItem(c, el("span", { class: "muted small", text: classificationLabel(c.classification) }));
+      li.append(el("a", { class: "desk-item-link small", href: `/faq/publish/${c.id}/`, text: "整理为常见问题" }));
+      return li;
+    }),
   );
   $("queue-count").textContent = state.queue.length;
   $("chat-count").textContent = state.chats.length;
   $("backlog-count").textContent = state.backlog.length;
+  $("closed-count").textContent = state.closed.length;
   const canned = $("canned");
   if (canned.options.length !== state.canned_replies.length + 1) {
     canned.replaceChildren(el("option", { value: "", text: "选择常用回复…" }), ...state.canned_replies.map((r) => el("option", { value: r.body, text: r.title })));
   }
+  const full = limitReached(state);
+  if (full) showTakeNote(full);
+  else if ($("take-next-note").dataset.kind === "limit") showTakeNote("");
+  renderTitle();
+}
+
+function showTakeNote(text) {
+  $("take-next-note").textContent = text;
+  $("take-next-note").dataset.kind = text ? "limit" : "";
 }
 
 function renderPresence(status) {
@@ -92,23 +126,26 @@ function renderPresence(status) {
   $("presence").className = `presence presence-${status}`;
 }
 
-function lastSeq(id) {
-  const messages = transcripts.get(id);
-  return messages && messages.size ? Math.max(...messages.keys()) : 0;
-}
-
 function storeMessage(m) {
   if (!transcripts.has(m.conversation)) transcripts.set(m.conversation, new Map());
   const messages = transcripts.get(m.conversation);
   const isNew = !messages.has(m.seq);
   messages.set(m.seq, m);
   if (m.client_id) outbox.delete(m.client_id);
+  const c = findConversation(state, m.conversation);
+  if (c && m.sender !== "system" && m.seq >= (c.last_seq_seen || 0)) {
+    c.last_seq_seen = m.seq;
+    c.last_body = m.body;
+    c.last_sender = m.sender;
+    c.last_message_at = m.created_at;
+    if (m.sender === "citizen") c.preview = m.body;
+  }
   return isNew;
 }
 
 function renderTranscript() {
   if (selected === null) return;
-  const c = find(selected);
+  const c = findConversation(state, selected);
   const messages = [...(transcripts.get(selected) || new Map()).values()].sort((a, b) => a.seq - b.seq);
   const pending = [...outbox.entries()].filter(([, item]) => item.conversation === selected);
   $("transcript").replaceChildren(
@@ -122,40 +159,55 @@ function renderTranscript() {
     ),
     ...pending.map(([, item]) => el("li", { class: "message message-officer message-pending" }, el("div", { class: "bubble", text: item.body }), el("div", { class: "meta", text: "发送中…" }))),
   );
-  $("transcript").lastElementChild?.scrollIntoView({ block: "end" });
-  if (c) {
-    $("conv-title").textContent = `${c.window_name} · ${c.citizen}`;
-    $("conv-status").textContent = c.status_label;
-    $("conv-status").className = `status status-${c.status}`;
-    $("classification").value = c.classification || "";
-    $("transfer-note").hidden = !c.transfer_note;
-    $("transfer-note").textContent = c.transfer_note || "";
-    $("transfer-box").hidden = c.status === "closed";
-    $("take").hidden = !(c.status === "queued" || c.status === "offline");
-    $("reply-form").hidden = c.status === "closed" || (c.status === "active" && c.officer !== me);
-    $("close").hidden = c.status === "closed";
-  }
+  $("transcript").lastElementChild?.scrollIntoView({ block: "nearest" });
+  if (c) renderHead(c);
+}
+
+function renderHead(c) {
+  const closed = c.status === "closed";
+  const othersChat = c.status === "active" && c.officer !== me;
+  $("conv-title").textContent = `${c.citizen} · ${c.window_name}`;
+  $("conv-status").textContent = closed ? "已结束" : c.status_label;
+  $("conv-status").className = `status status-${c.status}`;
+  $("classification").value = c.classification || "";
+  $("classification").disabled = closed;
+  $("transfer-note").hidden = !c.transfer_note;
+  $("transfer-note").textContent = c.transfer_note || "";
+  $("transfer-box").hidden = closed;
+  $("take").hidden = !(c.status === "queued" || c.status === "offline");
+  $("close").hidden = closed;
+  $("close-hint").hidden = closed || Boolean(c.classification);
+  $("reply-form").hidden = othersChat;
+  $("reply").disabled = closed;
+  $("reply-send").disabled = closed;
+  $("canned").disabled = closed;
+  $("reply").placeholder = closed ? "会话已结束，不能再发送消息" : "输入回复，Ctrl+Enter 发送";
+  $("reply-note").textContent = closed ? "会话已结束" : "";
 }
 
 function select(id) {
   selected = id;
   $("empty-view").hidden = true;
   $("conversation-view").hidden = false;
-  socket.send({ type: "resume", conversation: id, after: lastSeq(id) });
-  const c = find(id);
-  if (c && c.unread) {
-    c.unread = 0;
-  }
-  clearAlert();
+  showError("");
+  // Resume from the first gap, not from the newest line: live lines may have come before the history.
+  socket.send({ type: "resume", conversation: id, after: loadedThrough(transcripts.get(id)) });
+  markSeen(state, id);
   renderLists();
   renderTranscript();
   showSimilar();
   if (window.matchMedia("(max-width: 719px)").matches) $("conversation-view").scrollIntoView({ block: "start" });
-  $("reply").focus({ preventScroll: true });
+  if (!$("reply").disabled) $("reply").focus({ preventScroll: true });
+}
+
+function deselect() {
+  selected = null;
+  $("conversation-view").hidden = true;
+  $("empty-view").hidden = false;
 }
 
 function showSimilar() {
-  if (window.FaqDesk && selected !== null) window.FaqDesk.render($("desk-faq"), selected, (text) => insertReply(text));
+  if (selected !== null) renderSimilar($("desk-faq"), selected, insertReply);
 }
 
 function insertReply(text) {
@@ -165,36 +217,73 @@ function insertReply(text) {
 }
 
 function markRead(id) {
-  socket.send({ type: "read", conversation: id, seq: lastSeq(id) });
+  const messages = transcripts.get(id);
+  if (messages && messages.size) socket.send({ type: "read", conversation: id, seq: Math.max(...messages.keys()) });
 }
 
-function showError(text) {
-  const box = el("p", { class: "flash-error desk-error", role: "alert", text });
-  $("desk").prepend(box);
-  setTimeout(() => box.remove(), 6000);
+// Errors show where the officer is looking: in the open conversation, or under "接入下一位".
+function showError(text, { near } = {}) {
+  const box = near === "queue" || selected === null ? $("take-next-note") : $("conv-error");
+  if (box === $("conv-error")) box.hidden = !text;
+  box.textContent = text;
+  box.dataset.kind = text ? "error" : "";
+  if (text) box.scrollIntoView({ block: "nearest" });
+}
+
+function onConversation(payload) {
+  const { list, isNew } = applyConversation(state, payload, me);
+  if (isNew && list === "queue") beep();
+  if (payload.id === selected) {
+    if (list === null) deselect();
+    else {
+      if (payload.status === "closed") showError("");
+      renderHead(findConversation(state, selected));
+    }
+  }
+  renderLists();
+}
+
+function onMessage(frame) {
+  const isNew = storeMessage(frame);
+  const fromCitizen = isNew && frame.sender === "citizen";
+  if (fromCitizen && countIncoming(state, frame.conversation, { looking: looking(frame.conversation) })) beep();
+  if (frame.conversation === selected) {
+    renderTranscript();
+    if (fromCitizen) {
+      if (!document.hidden) markRead(selected);
+      showSimilar();
+    }
+    $("desk-typing").hidden = true;
+  }
+  renderLists();
 }
 
 const socket = new LiveSocket("/ws/desk/", {
   onOpen() {
     socket.send({ type: "status", status: $("status-select").value });
     socket.send({ type: "state" });
-    for (const id of transcripts.keys()) socket.send({ type: "resume", conversation: id, after: lastSeq(id) });
+    for (const [id, messages] of transcripts) socket.send({ type: "resume", conversation: id, after: loadedThrough(messages) });
     for (const [clientId, item] of outbox) socket.send({ type: "message", conversation: item.conversation, client_id: clientId, body: item.body });
   },
   onState(s) {
-    $("desk-connection").hidden = s === "open";
-    $("desk-connection").textContent = { connecting: "正在连接…", closed: "连接已断开，正在重连…", forbidden: "无法连接：请重新登录" }[s] || "";
+    const box = $("desk-connection");
+    box.hidden = s === "open";
+    if (s === "unauthorized" || s === "forbidden") box.replaceChildren(goneNotice(s));
+    else box.textContent = { connecting: "正在连接…", closed: "连接已断开，正在重连…" }[s] || "";
     if (s !== "open") renderPresence("offline");
   },
   onFrame(frame) {
     switch (frame.type) {
       case "state": {
-        const before = new Set(allConversations().map((c) => c.id));
-        state = frame;
+        const before = new Set([...state.queue, ...state.backlog].map((c) => c.id));
+        const hadState = before.size > 0 || state.chats.length > 0;
+        state = applySnapshot(state, frame);
+        if (selected !== null) markSeen(state, selected);
         renderPresence(frame.status);
         $("status-select").value = frame.chosen_status === "offline" ? "online" : frame.chosen_status;
-        if (allConversations().some((c) => !before.has(c.id)) && before.size) alertNew();
+        if (hadState && state.queue.some((c) => !before.has(c.id))) beep();
         renderLists();
+        if (selected !== null && !findConversation(state, selected)) deselect();
         renderTranscript();
         break;
       }
@@ -202,45 +291,47 @@ const socket = new LiveSocket("/ws/desk/", {
         frame.messages.forEach(storeMessage);
         if (frame.conversation === selected) {
           renderTranscript();
-          markRead(selected);
+          if (!document.hidden) markRead(selected);
         }
+        renderLists();
         break;
-      case "message": {
-        const isNew = storeMessage(frame);
-        if (frame.conversation === selected) {
-          renderTranscript();
-          if (frame.sender === "citizen" && isNew) {
-            markRead(selected);
-            showSimilar();
-          }
-          $("desk-typing").hidden = true;
-        } else if (isNew && frame.sender === "citizen") {
-          const c = find(frame.conversation);
-          if (c) c.unread = (c.unread || 0) + 1;
-          renderLists();
-        }
-        if (isNew && frame.sender === "citizen" && (frame.conversation !== selected || document.hidden)) alertNew();
-        if (!find(frame.conversation)) requestState();
+      case "message":
+        onMessage(frame);
         break;
-      }
       case "ack":
         outbox.delete(frame.client_id);
         break;
       case "transferred":
         $("transfer-box").open = false;
         $("transfer-note-input").value = "";
-        if (frame.conversation === selected) {
-          selected = null;
-          $("conversation-view").hidden = true;
-          $("empty-view").hidden = false;
-        }
-        requestState();
+        if (frame.conversation === selected) deselect();
         break;
       case "conversation":
-      case "taken":
-      case "queue_changed":
+        onConversation(frame.conversation);
+        break;
+      case "taken": {
+        const id = frame.conversation;
+        removeTaken(state, id, me);
+        renderLists();
+        // Taken by this officer, the conversation comes back at once as one of "进行中"; taken by
+        // someone else (or transferred away), it does not.
+        if (id === selected && !findConversation(state, id)) {
+          setTimeout(() => {
+            if (selected === id && !findConversation(state, id)) {
+              deselect();
+              showTakeNote("刚才打开的会话已由其他值班人员接入或已转出。");
+            }
+          }, 1000);
+        }
+        break;
+      }
+      case "queue_changed": {
+        // The desk keeps the queue from the conversations events carry; the count only checks it.
+        const mine = state.queue.filter((c) => c.window === frame.window).length;
+        if (mine !== Math.min(frame.waiting, 100)) requestState();
+        break;
+      }
       case "window_presence":
-        requestState();
         break;
       case "presence":
         renderPresence(frame.status);
@@ -254,19 +345,41 @@ const socket = new LiveSocket("/ws/desk/", {
         break;
       case "error":
         if (frame.ref) outbox.delete(frame.ref);
-        showError(frame.message);
+        if (frame.code === "empty_queue") showError(limitReached(state) || frame.message, { near: "queue" });
+        else showError(frame.message);
         renderTranscript();
         break;
     }
   },
 });
 
+function takeNext() {
+  const full = limitReached(state);
+  if (full) {
+    showTakeNote(full);
+    return;
+  }
+  socket.send({ type: "take_next" });
+}
+
 $("status-select").addEventListener("change", (e) => socket.send({ type: "status", status: e.target.value }));
-$("take-next").addEventListener("click", () => socket.send({ type: "take_next" }));
+$("take-next").addEventListener("click", takeNext);
 $("take").addEventListener("click", () => selected && socket.send({ type: "take", conversation: selected }));
-$("close").addEventListener("click", () => selected && socket.send({ type: "close", conversation: selected }));
+$("close").addEventListener("click", () => {
+  if (!selected) return;
+  if (!$("classification").value) {
+    showError("请先为会话选择分类，再结束。");
+    $("classification").focus();
+    return;
+  }
+  socket.send({ type: "close", conversation: selected });
+});
 $("classification").addEventListener("change", (e) => {
-  if (selected && e.target.value) socket.send({ type: "classify", conversation: selected, classification: e.target.value });
+  if (selected && e.target.value) {
+    showError("");
+    socket.send({ type: "classify", conversation: selected, classification: e.target.value });
+  }
+  $("close-hint").hidden = Boolean(e.target.value);
 });
 $("transfer-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -281,7 +394,7 @@ $("canned").addEventListener("change", (e) => {
 $("reply-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const body = $("reply").value.trim();
-  if (!body || selected === null) return;
+  if (!body || selected === null || $("reply").disabled) return;
   const clientId = newClientId();
   outbox.set(clientId, { conversation: selected, body });
   socket.send({ type: "message", conversation: selected, client_id: clientId, body });
@@ -297,10 +410,29 @@ $("reply").addEventListener("input", () => {
     socket.send({ type: "typing", conversation: selected });
   }
 });
-document.addEventListener("visibilitychange", () => !document.hidden && clearAlert());
+document.addEventListener("keydown", (e) => {
+  if (!e.altKey || e.ctrlKey || e.metaKey) return;
+  if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    const next = neighbour(state, selected, e.key === "ArrowDown" ? 1 : -1);
+    if (next !== null) {
+      e.preventDefault();
+      select(next);
+      document.querySelector(`[data-conversation="${next}"]`)?.scrollIntoView({ block: "nearest" });
+    }
+  } else if (e.code === "KeyN" || e.key === "n" || e.key === "N") {
+    e.preventDefault();
+    takeNext();
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden || selected === null) return;
+  markSeen(state, selected);
+  markRead(selected);
+  renderLists();
+});
 setInterval(() => socket.send({ type: "heartbeat" }), 20000);
 setInterval(() => {
   for (const node of document.querySelectorAll(".wait[data-since]")) node.textContent = `等待 ${formatWait(Date.parse(node.dataset.since))}`;
 }, 1000);
-if (window.DeskCases) window.DeskCases.mount($("desk-cases"), () => selected);
-window.zwtDesk = { socket, transcripts, select };
+mountCases($("desk-cases"), () => selected);
+window.zwtDesk = { socket, transcripts, select, state: () => state };

@@ -2,107 +2,91 @@
 // alike ("这些问题可能已有答复"), each opening the answer in a new tab so the chat stays open.
 // Attaches to every textarea[data-faq-suggest]; the window id comes from data-window. Text from
 // the server is put in with textContent only.
-(function () {
-  "use strict";
+import { el } from "./live.js";
 
-  var DELAY_MS = 500;
-  var MIN_LENGTH = 4;
+const DELAY_MS = 500;
+const MIN_LENGTH = 4;
 
-  function makeBox(textarea) {
-    var box = document.createElement("section");
-    box.className = "faq-suggest";
-    box.setAttribute("data-faq-suggest-box", "");
-    box.setAttribute("aria-live", "polite");
-    box.hidden = true;
-    var title = document.createElement("h2");
-    title.className = "faq-suggest-title";
-    title.textContent = "这些问题可能已有答复";
-    var list = document.createElement("ul");
-    list.className = "faq-suggest-list";
-    box.appendChild(title);
-    box.appendChild(list);
-    textarea.insertAdjacentElement("afterend", box);
-    return box;
-  }
+function makeBox(textarea) {
+  const box = el(
+    "section",
+    { class: "faq-suggest", "data-faq-suggest-box": true, "aria-live": "polite", hidden: true },
+    el("h2", { class: "faq-suggest-title", text: "这些问题可能已有答复" }),
+    el("ul", { class: "faq-suggest-list" }),
+  );
+  textarea.insertAdjacentElement("afterend", box);
+  return box;
+}
 
-  function findBox(textarea) {
-    var scope = textarea.form || textarea.parentElement;
-    return (scope && scope.querySelector("[data-faq-suggest-box]")) || makeBox(textarea);
-  }
+function findBox(textarea) {
+  const scope = textarea.form || textarea.parentElement;
+  return scope?.querySelector("[data-faq-suggest-box]") || makeBox(textarea);
+}
 
-  function render(box, results) {
-    var list = box.querySelector(".faq-suggest-list");
-    while (list.firstChild) list.removeChild(list.firstChild);
-    results.forEach(function (item) {
-      var li = document.createElement("li");
-      var link = document.createElement("a");
-      link.href = item.url;
-      link.target = "_blank";
-      link.rel = "noopener";
-      link.textContent = item.question;
-      var place = document.createElement("span");
-      place.className = "faq-suggest-place";
-      place.textContent = item.window ? item.department + " · " + item.window : item.department;
-      link.appendChild(place);
-      li.appendChild(link);
-      list.appendChild(li);
-    });
-    box.hidden = results.length === 0;
-  }
+function render(box, results) {
+  box.querySelector(".faq-suggest-list").replaceChildren(
+    ...results.map((item) =>
+      el(
+        "li",
+        {},
+        el(
+          "a",
+          { href: item.url, target: "_blank", rel: "noopener" },
+          item.question,
+          el("span", { class: "faq-suggest-place", text: item.window ? `${item.department} · ${item.window}` : item.department }),
+        ),
+      ),
+    ),
+  );
+  box.hidden = results.length === 0;
+}
 
-  function attach(textarea) {
-    var box = findBox(textarea);
-    var url = box.getAttribute("data-url") || "/faq/suggest/";
-    var timer = null;
-    var lastQuery = "";
-    var controller = null;
+function attach(textarea) {
+  const box = findBox(textarea);
+  const url = box.dataset.url || "/faq/suggest/";
+  let timer = null;
+  let lastQuery = "";
+  let controller = null;
 
-    function lookup() {
-      var query = textarea.value.trim();
-      if (query.length < MIN_LENGTH) {
-        lastQuery = "";
-        render(box, []);
-        return;
-      }
-      if (query === lastQuery) return;
-      lastQuery = query;
-      if (controller) controller.abort();
-      controller = typeof AbortController === "function" ? new AbortController() : null;
-      var params = new URLSearchParams({ q: query });
-      var windowId = textarea.getAttribute("data-window") || textarea.getAttribute("data-faq-window");
-      if (windowId) params.set("window", windowId);
-      fetch(url + "?" + params.toString(), {
+  async function lookup() {
+    const query = textarea.value.trim();
+    if (query.length < MIN_LENGTH) {
+      lastQuery = "";
+      render(box, []);
+      return;
+    }
+    if (query === lastQuery) return;
+    lastQuery = query;
+    controller?.abort();
+    controller = new AbortController();
+    const params = new URLSearchParams({ q: query });
+    const windowId = textarea.dataset.window || textarea.dataset.faqWindow;
+    if (windowId) params.set("window", windowId);
+    try {
+      const response = await fetch(`${url}?${params}`, {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
-        signal: controller ? controller.signal : undefined,
-      })
-        .then(function (response) {
-          // Too many lookups (429) or a server error: keep what is shown rather than flicker.
-          return response.ok ? response.json() : null;
-        })
-        .then(function (data) {
-          if (data && textarea.value.trim() === query) render(box, data.results || []);
-        })
-        .catch(function () {});
-    }
-
-    textarea.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(lookup, DELAY_MS);
-    });
-    if (textarea.form) {
-      textarea.form.addEventListener("submit", function () {
-        clearTimeout(timer);
-        lastQuery = "";
-        render(box, []);
+        signal: controller.signal,
       });
+      // Too many lookups (429) or a server error: keep what is shown rather than flicker.
+      if (!response.ok) return;
+      const data = await response.json();
+      if (textarea.value.trim() === query) render(box, data.results || []);
+    } catch {
+      /* aborted or offline: keep what is shown */
     }
   }
 
-  function start() {
-    Array.prototype.forEach.call(document.querySelectorAll("textarea[data-faq-suggest]"), attach);
-  }
+  textarea.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(lookup, DELAY_MS);
+  });
+  textarea.form?.addEventListener("submit", () => {
+    clearTimeout(timer);
+    lastQuery = "";
+    render(box, []);
+  });
+}
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
-})();
+// Modules run after the document is parsed.
+document.querySelectorAll("textarea[data-faq-suggest]").forEach(attach);

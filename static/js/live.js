@@ -1,4 +1,4 @@
-// A websocket that reconnects by itself, and small helpers shared by the chat window and the desk.
+// Helpers shared by the live pages (chat window, desk and their panels), and a websocket that reconnects.
 
 export function newClientId() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -15,10 +15,49 @@ export function formatWait(since, now = Date.now()) {
   return `${seconds} 秒`;
 }
 
+// Times are the duty room's, Beijing time, whatever time zone the browser is set to.
+export const TIME_ZONE = "Asia/Shanghai";
+
 export function timeOf(iso) {
   if (!iso) return "";
-  const d = new Date(iso);
-  return d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+  return new Date(iso).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TIME_ZONE });
+}
+
+export function dateTimeOf(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString("zh-CN", {
+    month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TIME_ZONE,
+  });
+}
+
+// "下班前" wording of a due moment: the full date and time in Beijing time.
+export function dueText(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString("zh-CN", {
+    year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TIME_ZONE,
+  });
+}
+
+// The site's own paths in a message (the case lookup page in an escalation message …) as links;
+// the rest stays text. Mirrors the urlize_paths template filter.
+const SITE_PATH = /(^|[^\w/.])(\/(?:cases|faq|my|windows)\/[\w\-/]*(?:\?[\w\-=&%]*)?)/g;
+
+export function textWithLinks(text) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(SITE_PATH)) {
+    const start = match.index + match[1].length;
+    if (start > last) nodes.push(text.slice(last, start));
+    nodes.push(el("a", { href: match[2], text: match[2] }));
+    last = start + match[2].length;
+  }
+  if (last < text.length) nodes.push(text.slice(last));
+  return nodes;
+}
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
 }
 
 // Build an element; text is always set as text, never parsed as HTML.
@@ -38,17 +77,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// The server refused or ended the session (4401 log in again, 4403 not this account): stop retrying,
-// say so, and offer the login page, coming back here afterwards.
-export function offerLogin(code) {
-  if (document.getElementById("live-login")) return;
+// What a page says when its socket is gone for good, with a way back in.
+export function goneNotice(state) {
   const next = encodeURIComponent(location.pathname + location.search);
-  const text = code === 4401 ? "登录已失效或已在别处退出，请重新登录后继续。" : "当前账号无权使用这个页面，请换一个账号登录。";
-  const link = el("a", { href: `/accounts/login/?next=${next}`, class: "button button-small" }, "重新登录");
-  const notice = el("ul", { id: "live-login", class: "flash", role: "alert" }, el("li", { class: "flash-error" }, text, " ", link));
-  (document.getElementById("main") || document.body).prepend(notice);
+  const text = state === "unauthorized" ? "登录已失效，实时连接已停止。" : "无法连接：您无权访问这个页面，或登录已失效。";
+  return el("span", { class: "connection-gone", role: "alert" }, text, " ", el("a", { href: `/accounts/login/?next=${next}`, text: "重新登录" }));
 }
 
+// A socket that reconnects by itself, until the server refuses it for good: closed with 4401 (not
+// logged in) or 4403 (not allowed), or a handshake refused while the page itself no longer loads.
+// onState gets "connecting", "open", "closed" (retrying), "unauthorized" or "forbidden" (stopped).
 export class LiveSocket {
   constructor(path, { onOpen, onFrame, onState }) {
     this.path = path;
@@ -85,24 +123,52 @@ export class LiveSocket {
       }
       this.onFrame(frame);
     });
+    let opened = false;
+    ws.addEventListener("open", () => (opened = true));
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (event.code === 4401 || event.code === 4403) {
-        this.onState("forbidden");
-        offerLogin(event.code);
+        this.stop(event.code === 4401 ? "unauthorized" : "forbidden");
         return;
       }
       this.onState("closed");
-      if (!this.stopped) {
-        this.timer = setTimeout(() => this.connect(), this.delay);
-        this.delay = Math.min(this.delay * 2, 15000);
+      if (this.stopped) return;
+      if (!opened && navigator.onLine !== false) {
+        this.checkPage().then((gone) => (gone ? this.stop(gone) : this.retry()));
+      } else {
+        this.retry();
       }
     });
   }
 
+  retry() {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.connect(), this.delay);
+    this.delay = Math.min(this.delay * 2, 15000);
+  }
+
+  stop(state) {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.onState(state);
+  }
+
+  // A refused handshake looks like a lost network; ask for the page itself: a redirect to the login
+  // page or a 403/404 means the socket will never be let in again.
+  async checkPage() {
+    try {
+      const response = await fetch(location.href, { method: "GET", redirect: "manual", credentials: "same-origin", cache: "no-store" });
+      if (response.type === "opaqueredirect" || response.status === 401) return "unauthorized";
+      if (response.status === 403 || response.status === 404) return "forbidden";
+    } catch {
+      /* the network really is gone: keep retrying */
+    }
+    return null;
+  }
+
   reconnectNow() {
-    if (this.ws) return;
+    if (this.ws || this.stopped) return;
     clearTimeout(this.timer);
     this.delay = 1000;
     this.connect();

@@ -96,6 +96,7 @@ def test_officer_inserts_an_earlier_answer_into_the_reply_box(new_page, live_man
     panel = officer.locator("#desk-faq")
     first = panel.locator(".faq-desk-item").first
     expect(first).to_contain_text("驾驶证遗失后怎样补领")
-    expect(panel.locator(".faq-desk-item")).to_have_count(5)
+    # Only answers above the search's relevance cut-off are offered (at most five).
+    assert 1 <= panel.locator(".faq-desk-item").count() <= 5
     first.get_by_role("button", name=re.compile("插入回复")).click()
     expect(officer.locator("#reply")).to_have_value(re.compile(r"^您好！驾驶证遗失的"))

@@ -19,7 +19,7 @@ def test_eval_prints_one_json_line_with_the_figures(corpus, tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
-    assert set(result) == {"n", "recall@1", "recall@3", "mrr", "p50_ms", "p95_ms"}
+    assert set(result) == {"n", "recall@1", "recall@3", "mrr", "gold_above_cut", "none_above_cut", "p50_ms", "p95_ms"}
     assert result["n"] == 4
     assert result["recall@1"] == 1.0 and result["recall@3"] == 1.0 and result["mrr"] == 1.0
     assert 0 < result["p50_ms"] <= result["p95_ms"]

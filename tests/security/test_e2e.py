@@ -58,15 +58,16 @@ def test_logout_elsewhere_stops_the_chat_page_and_offers_login(new_page, people,
     other_tab = chat.context.new_page()
     other_tab.goto("/")
     other_tab.click("header form button[type=submit]")
-    notice = chat.locator("#live-login")
+    notice = chat.locator("#connection .connection-gone")
     expect(notice).to_be_visible()
+    expect(notice).to_contain_text("登录已失效，实时连接已停止。")
     expect(notice).to_contain_text("重新登录")
-    expect(chat.locator("#connection")).to_have_text("无法连接：请重新登录")
     chat.screenshot(path=f"/tmp/security-logout-{kind}.png", full_page=True)
     # No retry loop: the notice stays and the page does not say it is reconnecting.
     chat.wait_for_timeout(2500)
-    expect(chat.locator("#connection")).to_have_text("无法连接：请重新登录")
-    chat.click("#live-login a")
+    expect(notice).to_contain_text("登录已失效，实时连接已停止。")
+    expect(chat.locator("#connection")).not_to_contain_text("重连")
+    chat.click("#connection .connection-gone a")
     expect(chat).to_have_url(re.compile(rf"/accounts/login/\?next=%2Fmy%2Fconversations%2F{people['conversation']}%2F$"))
 
 

@@ -7,11 +7,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from faq import search
 from faq.models import Entry
+from faq.selectors import relevance_cut
 
 
 class Command(BaseCommand):
     help = (
-        "用带标注的查询评测检索效果，输出一行 JSON：n, recall@1, recall@k, mrr, p50_ms, p95_ms。"
+        "用带标注的查询评测检索效果，输出一行 JSON：n, recall@1, recall@k, mrr, gold_above_cut（正确答案达到相关度门槛、会展示给市民的比例）, "
+        "none_above_cut（没有任何结果达到门槛的比例）, p50_ms, p95_ms。"
         '查询文件每行形如 {"query": "...", "gold": ["key"]}。'
     )
 
@@ -35,7 +37,8 @@ class Command(BaseCommand):
         search.get_index()  # build the index and load the model before timing
         search.search("预热")
         depth = max(k, 10)
-        reciprocal, latencies = [], []
+        cut = relevance_cut()
+        reciprocal, latencies, shown, empty = [], [], [], []
         for query, gold in queries:
             started = time.perf_counter()
             hits = search.search(query, published_only=False, limit=depth)
@@ -43,12 +46,17 @@ class Command(BaseCommand):
             ranked = [keys[entry_id] for entry_id, _ in hits]
             rank = next((i + 1 for i, key in enumerate(ranked) if key in gold), None)
             reciprocal.append(1 / rank if rank else 0.0)
+            # What a citizen is shown: only entries at or above the relevance cut-off.
+            shown.append(rank is not None and hits[rank - 1][1].score >= cut)
+            empty.append(not hits or hits[0][1].score < cut)
         rr = np.array(reciprocal)
         result = {
             "n": len(queries),
             "recall@1": round(float((rr >= 1).mean()), 4),
             f"recall@{k}": round(float((rr >= 1 / k).mean()), 4),
             "mrr": round(float(rr.mean()), 4),
+            "gold_above_cut": round(float(np.mean(shown)), 4),
+            "none_above_cut": round(float(np.mean(empty)), 4),
             "p50_ms": round(float(np.percentile(latencies, 50)), 2),
             "p95_ms": round(float(np.percentile(latencies, 95)), 2),
         }

@@ -4,7 +4,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from faq.actions import FaqError, import_entries
+from faq.actions import FaqError, embed_missing_vectors, import_entries
 from faq.importing import ImportProblems, read_records
 
 
@@ -44,3 +44,7 @@ class Command(BaseCommand):
             except FaqError as error:
                 raise CommandError("没有导入任何条目：\n" + error.message) from None
         self.stdout.write(f"导入完成：新增 {result.created} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。")
+        # Entries saved while the model was off (e.g. archived answers) get their vectors now.
+        embedded = embed_missing_vectors()
+        if embedded:
+            self.stdout.write(f"已为 {embedded} 条缺少语义向量的常见问题补算向量。")
