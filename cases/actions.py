@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chat import actions as chat_actions
 from chat import selectors as chat_selectors
-from chat.models import Conversation, Message, SenderKind
+from chat.models import Conversation, Message
 from chat.models import Status as ConversationStatus
 from departments.calendar import end_of_working_days_after
 from departments.models import Department, Window
@@ -102,11 +102,7 @@ def _active_department(department) -> Department:
 
 
 def _question_from_chat(conversation: Conversation) -> str:
-    bodies = list(
-        Message.objects.filter(conversation=conversation, sender_kind=SenderKind.CITIZEN)
-        .order_by("-seq")
-        .values_list("body", flat=True)[:10]
-    )
+    bodies = list(chat_selectors.citizen_messages(conversation).order_by("-seq").values_list("body", flat=True)[:10])
     return "\n".join(reversed(bodies))[:QUESTION_MAX]
 
 

@@ -13,7 +13,7 @@ from django.http import Http404
 from departments import selectors as department_selectors
 from infra import ratelimit
 
-from . import actions, desk_state, selectors, store
+from . import actions, desk_state, selectors
 from .actions import ChatError
 from .events import conversation_group, user_group, window_group
 from .payloads import conversation_payload, message_payload
@@ -134,7 +134,7 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def send_message_frame(self, conversation_id: int, body, client_id):
-        message, _created = await store.send_message(
+        message, _created = await actions.asend_message(
             conversation_id=conversation_id, sender=self.user, body=body, client_id=client_id
         )
         # Sent after send_message returned, i.e. after its transaction committed.

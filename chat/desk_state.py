@@ -2,14 +2,14 @@
 from django.utils import timezone
 
 from . import selectors
-from .models import Message, SenderKind, Transfer
+from .models import Transfer
 from .payloads import conversation_payload, iso
 
 
 def _previews(conversation_ids: list[int]) -> dict[int, str]:
     """Return each conversation's latest citizen message, in one query."""
     rows = (
-        Message.objects.filter(conversation_id__in=conversation_ids, sender_kind=SenderKind.CITIZEN)
+        selectors.citizen_messages(conversation_ids)
         .order_by("conversation_id", "-seq")
         .values_list("conversation_id", "body")
     )

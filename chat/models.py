@@ -96,10 +96,6 @@ class Conversation(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.window} {self.get_status_display()}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status != Status.CLOSED
-
 
 class SenderKind(models.TextChoices):
     CITIZEN = "citizen", _("市民")

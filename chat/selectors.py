@@ -79,6 +79,18 @@ def access_conversation(user, conversation_id: int) -> Conversation:
     raise PermissionDenied("您无权查看这个会话。")
 
 
+def citizen_messages(conversation) -> QuerySet[Message]:
+    """Return the citizen's messages of a conversation (their question and follow-ups), oldest first.
+
+    conversation: a Conversation, its id, OuterRef("pk") inside a subquery, or a list of ids.
+    """
+    if isinstance(conversation, (list, tuple, set)):
+        scope = Q(conversation_id__in=list(conversation))
+    else:
+        scope = Q(conversation=conversation)
+    return Message.objects.filter(scope, sender_kind=SenderKind.CITIZEN).order_by("conversation_id", "seq")
+
+
 def messages_after(conversation: Conversation, after_seq: int = 0, limit: int = 500) -> list[Message]:
     """Return the conversation's messages with seq > after_seq, oldest first."""
     return list(
@@ -118,28 +130,29 @@ def queue_position(conversation: Conversation) -> int:
     return ahead.count() + 1
 
 
-def active_load(officer, window: Window | None = None) -> int:
-    qs = Conversation.objects.filter(officer=officer, status=Status.ACTIVE)
-    if window is not None:
-        qs = qs.filter(window=window)
-    return qs.count()
+def loads(*, window_ids: Iterable[int], officer_ids: Iterable[int]) -> dict[tuple[int, int], int]:
+    """Return the officers' load in the windows: their active chats there, keyed by (officer id, window id)."""
+    rows = (
+        Conversation.objects.filter(
+            status=Status.ACTIVE, window_id__in=list(window_ids), officer_id__in=list(officer_ids)
+        )
+        .values("officer_id", "window_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {(row["officer_id"], row["window_id"]): row["count"] for row in rows}
 
 
 def least_loaded_officer(window: Window):
-    """Return the available officer of the window with the fewest active chats under its limit, or None."""
-    return (
-        available_officers(window)
-        .filter(presence__chosen_status=PresenceStatus.ONLINE)
-        .annotate(
-            load=Count(
-                "handled_conversations",
-                filter=Q(handled_conversations__status=Status.ACTIVE, handled_conversations__window=window),
-            )
-        )
-        .filter(load__lt=window.max_concurrent_chats)
-        .order_by("load", "id")
-        .first()
-    )
+    """Return the online officer of the window with the fewest active chats there under its limit, or None."""
+    candidates = list(available_officers(window).filter(presence__chosen_status=PresenceStatus.ONLINE))
+    load = loads(window_ids=[window.id], officer_ids=[officer.id for officer in candidates])
+    with_room = [
+        (load.get((officer.id, window.id), 0), officer.id, officer)
+        for officer in candidates
+        if load.get((officer.id, window.id), 0) < window.max_concurrent_chats
+    ]
+    return min(with_room)[2] if with_room else None
 
 
 def open_conversations_of_officer(officer) -> QuerySet[Conversation]:
@@ -176,15 +189,11 @@ def presence_of(officer) -> OfficerPresence:
     return OfficerPresence.objects.filter(officer=officer).first() or OfficerPresence(officer=officer)
 
 
-def windows_with_room(officer) -> QuerySet[Window]:
-    """Return the officer's active windows where their active chats are under the window's limit."""
-    return (
-        Window.objects.filter(officers=officer, is_active=True)
-        .annotate(
-            load=Count("conversations", filter=Q(conversations__officer=officer, conversations__status=Status.ACTIVE))
-        )
-        .filter(load__lt=F("max_concurrent_chats"))
-    )
+def windows_with_room(officer) -> list[Window]:
+    """Return the officer's active windows where their load is under the window's limit."""
+    windows = list(Window.objects.filter(officers=officer, is_active=True))
+    load = loads(window_ids=[window.id for window in windows], officer_ids=[officer.id])
+    return [window for window in windows if load.get((officer.id, window.id), 0) < window.max_concurrent_chats]
 
 
 def officer_window_ids(officer) -> QuerySet:

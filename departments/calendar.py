@@ -5,6 +5,7 @@ Monday-to-Friday, and the admin warns about it.
 """
 import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from .models import CalendarDay, CalendarYear, DayKind
@@ -68,6 +69,23 @@ def end_of_next_working_day(moment: datetime.datetime) -> datetime.datetime:
     """
     local_day = timezone.localtime(moment).date()
     return end_of_day(working_days_after(local_day, 1))
+
+
+def due_moment(moment: datetime.datetime, *, window=None, working_days: int = 1) -> datetime.datetime:
+    """Return the due moment (期限) of something asked at the moment: the end of the window's duty hours on
+    the working_days-th working day after it.
+
+    Without a window (or duty hours) the day ends at settings.DEFAULT_DUTY_END. One definition for the
+    citizen's notice, the desk and the assessment figures.
+    """
+    day = working_days_after(timezone.localtime(moment).date(), working_days)
+    end = getattr(window, "duty_end", None) or datetime.time.fromisoformat(settings.DEFAULT_DUTY_END)
+    return timezone.make_aware(datetime.datetime.combine(day, end))
+
+
+def due_text(due_at: datetime.datetime) -> str:
+    """Return a due moment as citizens read it: "2026年12月01日 17:30 前"."""
+    return f"{timezone.localtime(due_at):%Y年%m月%d日 %H:%M} 前"
 
 
 def end_of_working_days_after(moment: datetime.datetime, count: int) -> datetime.datetime:

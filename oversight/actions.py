@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from chat import actions as chat_actions
 from chat.models import Conversation, Message, Status
 from infra.errors import DomainError
 
@@ -128,8 +129,7 @@ def purge_expired(*, actor=None, now: datetime.datetime | None = None, days: int
             batch = list(expired.order_by("id").values_list("id", flat=True)[:PURGE_BATCH])
             if not batch:
                 break
-            Message.objects.filter(conversation_id__in=batch).delete()
-            Conversation.objects.filter(id__in=batch).delete()
+            chat_actions.delete_conversations(conversation_ids=batch)
     record_audit(
         actor=actor, action=AuditAction.PURGE, object_type="会话",
         summary=(f"清理 {timezone.localtime(cutoff):%Y-%m-%d} 之前结束的会话 {conversation_count} 个、消息 {message_count} 条；"

@@ -27,14 +27,13 @@ from django.utils import timezone
 
 from cases.models import OPEN_STATUSES as OPEN_CASE_STATUSES
 from cases.models import Case
+from chat import selectors as chat_selectors
 from chat.models import (
     EXEMPT_CLASSIFICATIONS,
     Classification,
     Conversation,
-    Message,
     PresenceInterval,
     PresenceStatus,
-    SenderKind,
     Transfer,
 )
 from departments.models import Department, Window as Window
@@ -275,11 +274,7 @@ def first_question_texts(
     period: Period, *, department_id: int | None = None, limit: int = 1000
 ) -> QuerySet:
     """Return the first citizen message of the latest valid conversations, newest first."""
-    first_body = (
-        Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN)
-        .order_by("seq")
-        .values("body")[:1]
-    )
+    first_body = chat_selectors.citizen_messages(OuterRef("pk")).values("body")[:1]
     return (
         conversations_in(period, department_id=department_id)
         .filter(_valid_q())
@@ -293,7 +288,7 @@ def questions_containing(
     period: Period, keyword: str, *, department_id: int | None = None, limit: int = 1
 ) -> list[str]:
     """Return the latest valid first questions of the period that contain the keyword."""
-    first_message = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN).order_by("seq")
+    first_message = chat_selectors.citizen_messages(OuterRef("pk"))
     found = (
         conversations_in(period, department_id=department_id)
         .filter(_valid_q())

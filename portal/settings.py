@@ -204,11 +204,13 @@ TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 # Domain settings ------------------------------------------------------------------------------------
 # Wait after which a queued citizen is told the officers are busy and the question is kept.
 QUEUE_BUSY_NOTICE_SECONDS = int(os.environ.get("QUEUE_BUSY_NOTICE_SECONDS", "120"))
+# The end of the working day for a due moment when no window's duty hours apply (departments.calendar).
+DEFAULT_DUTY_END = "17:00"
 # An officer whose desk sent no heartbeat for this long counts as offline.
 PRESENCE_TIMEOUT_SECONDS = int(os.environ.get("PRESENCE_TIMEOUT_SECONDS", "60"))
 CHAT_MESSAGE_MAX_LENGTH = 2000
-# A socket that sends nothing for this long is closed (the pages ping every 20 s and reconnect by
-# themselves); 0 turns the check off.
+# A socket that sends nothing for this long is closed (the chat page pings every 30 s, the desk
+# heartbeats every 20 s, and both reconnect by themselves); 0 turns the check off.
 WS_IDLE_TIMEOUT_SECONDS = int(os.environ.get("WS_IDLE_TIMEOUT_SECONDS", "90"))
 # Working days a case (转办件) has for its answer, by target.
 CASE_DUE_WORKING_DAYS = {"governor_mailbox": 15, "director_mailbox": 15, "department": 5}
