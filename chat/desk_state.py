@@ -33,20 +33,44 @@ def _transfer_notes(conversation_ids: list[int]) -> dict[int, str]:
     return notes
 
 
-def desk_state(officer) -> dict:
-    window_ids = list(selectors.officer_window_ids(officer))
-    queued = list(selectors.queued_conversations(window_ids)[:100])
-    chats = list(selectors.open_conversations_of_officer(officer))
-    backlog = list(selectors.offline_backlog(officer)[:200])
-    ids = [c.id for c in queued + chats + backlog]
+# The desk lists this many waiting conversations (all windows together in the snapshot, per window in
+# the queue_changed event); the count of all waiting ones comes beside it.
+QUEUE_LIMIT = 100
+
+
+def _lister(conversations: list):
+    """Return a function that turns one of the conversations into a desk list item (2 queries for all)."""
+    ids = [c.id for c in conversations]
     previews = _previews(ids)
     notes = _transfer_notes(ids)
-    now = timezone.now()
-    presence = selectors.presence_of(officer)
 
     def item(conversation, **extra):
         payload = conversation_payload(conversation, preview=previews.get(conversation.id, ""))
         return {**payload, "transfer_note": notes.get(conversation.id, ""), **extra}
+
+    return item
+
+
+def desk_queue_items(window_id: int) -> list[dict]:
+    """Return the window's waiting conversations as the desk lists them, first come first."""
+    queued = list(selectors.queued_conversations(window_id)[:QUEUE_LIMIT])
+    item = _lister(queued)
+    return [item(c) for c in queued]
+
+
+def desk_state(officer) -> dict:
+    """Return the snapshot a desk receives on connect and on request."""
+    window_ids = list(selectors.officer_window_ids(officer))
+    # Each window's queue in its own order, the windows' heads together longest waiting first.
+    queued = sorted(
+        (c for window_id in window_ids for c in selectors.queued_conversations(window_id)[:QUEUE_LIMIT]),
+        key=lambda c: (c.queued_at, c.id),
+    )[:QUEUE_LIMIT]
+    chats = list(selectors.open_conversations_of_officer(officer))
+    backlog = list(selectors.offline_backlog(officer)[:200])
+    item = _lister(queued + chats + backlog)
+    now = timezone.now()
+    presence = selectors.presence_of(officer)
 
     return {
         "type": "state",

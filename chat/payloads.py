@@ -35,6 +35,7 @@ def conversation_payload(conversation: Conversation, *, preview: str = "") -> di
         "status_label": conversation.get_status_display(),
         "classification": conversation.classification,
         "queued_at": iso(conversation.queued_at),
+        "ticket": conversation.ticket,
         "due_at": iso(conversation.due_at),
         "is_offline_question": conversation.is_offline_question,
         "last_seq": conversation.last_seq,

@@ -1,4 +1,5 @@
 """Reads for the duty room: access checks, queues, presence and histories."""
+import bisect
 import datetime
 from collections.abc import Iterable
 
@@ -113,21 +114,48 @@ def open_conversation_of_citizen(citizen, window: Window) -> Conversation | None
     )
 
 
-def queued_conversations(window_ids: Iterable[int]) -> QuerySet[Conversation]:
-    """Return the waiting conversations of the windows that have a question, longest waiting first."""
-    return (
-        Conversation.objects.filter(window_id__in=list(window_ids), status=Status.QUEUED, first_question_at__isnull=False)
-        .select_related("window__department", "citizen")
-        .order_by("queued_at", "id")
+def _waiting(window_ids: Iterable[int]) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(
+        window_id__in=list(window_ids), status=Status.QUEUED, first_question_at__isnull=False
     )
+
+
+def queued_conversations(window_id: int) -> QuerySet[Conversation]:
+    """Return the window's queue: its waiting conversations that have a question, in ticket order."""
+    return _waiting([window_id]).select_related("window__department", "citizen").order_by("ticket", "id")
 
 
 def queue_position(conversation: Conversation) -> int:
     """Return the 1-based place of a waiting conversation in its window's queue."""
-    ahead = Conversation.objects.filter(
-        window_id=conversation.window_id, status=Status.QUEUED, first_question_at__isnull=False
-    ).filter(Q(queued_at__lt=conversation.queued_at) | Q(queued_at=conversation.queued_at, id__lt=conversation.id))
-    return ahead.count() + 1
+    return _waiting([conversation.window_id]).filter(ticket__lt=conversation.ticket).count() + 1
+
+
+def queue_head(window_id: int) -> dict:
+    """Return what a waiting citizen needs to work out their place from their ticket, in one query.
+
+    head and tail are the lowest and highest tickets waiting; gaps are the tickets between them that no
+    longer wait (left out of turn). A ticket t in [head, tail] is at place t - head + 1 - (gaps below t).
+    """
+    tickets = list(_waiting([window_id]).order_by("ticket").values_list("ticket", flat=True))
+    if not tickets:
+        return {"window": window_id, "waiting": 0, "head": None, "tail": None, "gaps": []}
+    head, tail = tickets[0], tickets[-1]
+    gaps: list[int] = []
+    expected = head
+    for ticket in tickets:
+        gaps.extend(range(expected, ticket))
+        expected = ticket + 1
+    return {"window": window_id, "waiting": len(tickets), "head": head, "tail": tail, "gaps": gaps}
+
+
+def place_in_queue(ticket: int | None, head: dict) -> int | None:
+    """Return the place of a ticket from queue_head()'s answer, or None when it is not waiting there."""
+    if ticket is None or head["head"] is None or not head["head"] <= ticket <= head["tail"]:
+        return None
+    below = bisect.bisect_left(head["gaps"], ticket)
+    if below < len(head["gaps"]) and head["gaps"][below] == ticket:
+        return None
+    return ticket - head["head"] + 1 - below
 
 
 def loads(*, window_ids: Iterable[int], officer_ids: Iterable[int]) -> dict[tuple[int, int], int]:

@@ -6,15 +6,16 @@ closed chat, an officer coming online, a transfer in) calls it, and it decides.
 import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from departments.calendar import due_moment, due_text
 from departments.models import Window
 
 from .. import selectors
-from ..events import conversation_group, send_event_on_commit, window_group
-from ..models import Conversation, Status, Transfer
-from ..payloads import iso
+from ..desk_state import desk_queue_items
+from ..events import conversation_group, queue_group, send_built_on_commit, send_event_on_commit, window_group
+from ..models import Conversation, QueueCounter, Status, Transfer
 from .base import ChatError, add_system_line, audience, lock_conversation, publish_conversation
 
 OFFLINE_NOTICE = "当前没有值班人员在线。您的问题已作为留言记录，我们将在{due}答复，答复会出现在“我的咨询”中。"
@@ -24,18 +25,46 @@ BUSY_NOTICE = (
 )
 
 
-def publish_queue(window_id: int) -> None:
-    """Tell every waiting citizen of the window their place, and the window's desks the whole queue."""
-    queued = list(selectors.queued_conversations([window_id])[:200])
-    for position, conversation in enumerate(queued, start=1):
-        send_event_on_commit(
-            [conversation_group(conversation.id)],
-            "queue.position",
-            {"conversation": conversation.id, "position": position, "queued_at": iso(conversation.queued_at)},
-        )
-    send_event_on_commit(
-        [window_group(window_id)], "queue.changed", {"window": window_id, "waiting": len(queued)}
-    )
+def publish_queue(window_id: int, *, arrived: Conversation | None = None) -> None:
+    """After commit, tell the window's queue where its head is, once per transaction, and the arrival its place.
+
+    One event to the window's citizens (queue_group): each socket works out its own place from its
+    ticket (chat/consumers.py), so a change costs the same however long the queue is, and every waiting
+    citizen learns their place, not only the first ones. One event to the window's desks with the
+    waiting conversations they list.
+    """
+    send_built_on_commit(f"queue.{window_id}", lambda: _queue_events(window_id))
+    if arrived is not None:
+        conversation_id = arrived.id
+        send_built_on_commit(f"arrived.{conversation_id}", lambda: _arrival_events(conversation_id))
+
+
+def _queue_events(window_id: int) -> list[tuple[list[str], str, dict]]:
+    head = selectors.queue_head(window_id)
+    return [
+        ([queue_group(window_id)], "queue.head", {"head": head}),
+        ([window_group(window_id)], "queue.changed", {
+            "window": window_id, "waiting": head["waiting"], "queue": desk_queue_items(window_id),
+        }),
+    ]
+
+
+def _arrival_events(conversation_id: int) -> list[tuple[list[str], str, dict]]:
+    conversation = Conversation.objects.filter(pk=conversation_id, status=Status.QUEUED).first()
+    if conversation is None or conversation.ticket is None:
+        return []
+    position = selectors.queue_position(conversation)
+    return [([conversation_group(conversation_id)], "queue.position", {
+        "conversation": conversation_id, "position": position, "ticket": conversation.ticket,
+    })]
+
+
+def _enqueue(conversation: Conversation) -> list[str]:
+    """Give the locked conversation the next ticket (排队号) of its window; return the changed field."""
+    counter, _ = QueueCounter.objects.get_or_create(window_id=conversation.window_id)
+    QueueCounter.objects.filter(pk=counter.pk).update(last_ticket=F("last_ticket") + 1)
+    conversation.ticket = QueueCounter.objects.values_list("last_ticket", flat=True).get(pk=counter.pk)
+    return ["ticket"]
 
 
 def make_offline_question(conversation: Conversation, *, now: datetime.datetime) -> list[str]:
@@ -63,11 +92,12 @@ def start_waiting(conversation: Conversation) -> None:
         add_system_line(conversation, OFFLINE_NOTICE.format(due=due_text(conversation.due_at)))
         publish_conversation(conversation)
         return
+    fields += _enqueue(conversation)
     conversation.save(update_fields=fields)
     add_system_line(conversation, "您的问题已送达，正在为您安排值班人员，请稍候。")
     publish_conversation(conversation)
     offer_queue(conversation.window)
-    publish_queue(conversation.window_id)
+    publish_queue(conversation.window_id, arrived=conversation)
 
 
 def assign(conversation: Conversation, officer) -> None:
@@ -94,7 +124,7 @@ def offer_queue(window: Window) -> None:
     """
     if not window.auto_assign:
         return
-    for conversation in selectors.queued_conversations([window.id]).select_for_update(of=("self",))[:50]:
+    for conversation in selectors.queued_conversations(window.id).select_for_update(of=("self",))[:50]:
         officer = selectors.least_loaded_officer(window)
         if officer is None:
             return
@@ -123,16 +153,20 @@ def take_conversation(*, officer, conversation: Conversation) -> Conversation:
 @transaction.atomic
 def take_next(*, officer) -> Conversation | None:
     """Give the officer the longest-waiting conversation of their windows where they have room."""
-    windows = selectors.windows_with_room(officer)
-    conversation = selectors.queued_conversations([w.id for w in windows]).first()
-    if conversation is None:
+    heads = [selectors.queued_conversations(w.id).first() for w in selectors.windows_with_room(officer)]
+    heads = [c for c in heads if c is not None]
+    if not heads:
         return None
+    conversation = min(heads, key=lambda c: (c.queued_at, c.id))
     return take_conversation(officer=officer, conversation=conversation)
 
 
 @transaction.atomic
 def transfer_conversation(*, conversation: Conversation, officer, to_window: Window, note: str = "") -> Transfer:
-    """Hand a conversation over to another window (转办); it keeps its history and its original waiting time."""
+    """Hand a conversation over to another window (转办); it keeps its history and its original waiting time.
+
+    The waiting time counts in the figures; in the new window's queue it takes the next ticket.
+    """
     conversation = lock_conversation(conversation)
     if not selectors.officer_may_serve(officer, conversation.window_id):
         raise ChatError("您不是这个窗口的值班人员。", "forbidden")
@@ -158,6 +192,9 @@ def transfer_conversation(*, conversation: Conversation, officer, to_window: Win
     fields = ["window", "officer", "assigned_at", "status"]
     if conversation.first_question_at is None or selectors.available_officers(to_window).exists():
         conversation.status = Status.QUEUED
+        if conversation.first_question_at is not None:
+            # It queues behind those already waiting there: a place only ever moves forward.
+            fields += _enqueue(conversation)
         text = f"您的咨询已由 {from_window} 转至 {to_window}，对话记录一并转交，请稍候。"
     else:
         conversation.status = Status.OFFLINE
@@ -172,6 +209,6 @@ def transfer_conversation(*, conversation: Conversation, officer, to_window: Win
     publish_conversation(conversation)
     if conversation.status == Status.QUEUED:
         offer_queue(to_window)
-        publish_queue(to_window.id)
+        publish_queue(to_window.id, arrived=conversation)
     publish_queue(from_window.id)
     return transfer
