@@ -133,7 +133,8 @@ if REDIS_URL:
         }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer without its per-event scan of every socket (chat/inmemory_layer.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "chat.inmemory_layer.IndexedInMemoryChannelLayer"}}
     # One process in the embedded setup, so a process-local cache is shared by everything that needs it.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
