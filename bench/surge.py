@@ -128,10 +128,14 @@ LAST_FRAME = [0.0]  # when any socket last received a frame, to wait for the ser
 class Socket:
     """One page's websocket: sends frames, hands each received frame to on_frame, counts frame types."""
 
-    def __init__(self, url: str, path: str, session: str, on_frame, frames: dict):
+    def __init__(self, url: str, path: str, session: str, on_frame, frames: dict, *, keepalive: dict,
+                 every: float, on_reopen=None):
         self.url, self.path, self.session, self.on_frame, self.frames = url, path, session, on_frame, frames
+        self.keepalive, self.every, self.on_reopen = keepalive, every, on_reopen
         self.ws = None
         self.reader: asyncio.Task | None = None
+        self.pinger: asyncio.Task | None = None
+        self.closing = False
 
     async def open(self) -> None:
         import websockets
@@ -142,6 +146,30 @@ class Socket:
             compression=None, max_queue=None, proxy=None,
         )
         self.reader = asyncio.create_task(self._read())
+        if self.pinger is None:
+            self.pinger = asyncio.create_task(self._ping())
+
+    async def _ping(self) -> None:
+        """The pages' keepalive (chat.js `ping` every 30 s, desk.js `heartbeat` every 20 s)."""
+        await asyncio.sleep(random.uniform(0, self.every))
+        while not self.closing:
+            await self.send(self.keepalive)
+            await asyncio.sleep(self.every)
+
+    async def _reopen(self) -> None:
+        """Reconnect after an unexpected close and resume, as the pages do."""
+        delay = 0.5
+        while not self.closing:
+            await asyncio.sleep(delay)
+            try:
+                await self.open()
+            except Exception:
+                delay = min(delay * 2, 5)
+                continue
+            self.frames["reconnects"] = self.frames.get("reconnects", 0) + 1
+            if self.on_reopen is not None:
+                await self.on_reopen()
+            return
 
     async def _read(self) -> None:
         import websockets
@@ -154,12 +182,17 @@ class Socket:
                 self.on_frame(frame, LAST_FRAME[0])
         except websockets.ConnectionClosed:
             self.frames["closed"] = self.frames.get("closed", 0) + 1
+            if not self.closing:
+                asyncio.create_task(self._reopen())
 
     async def send(self, frame: dict) -> None:
         with contextlib.suppress(Exception):
             await self.ws.send(json.dumps(frame, ensure_ascii=False))
 
     async def close(self) -> None:
+        self.closing = True
+        if self.pinger is not None:
+            self.pinger.cancel()
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(), 5)
@@ -179,7 +212,8 @@ def take_delivery(recorder: Recorder, prefix: str, message: dict, now: float, ho
 class Citizen:
     def __init__(self, spec: dict, url: str, recorder: Recorder, frames: dict, prefix: str):
         self.conversation = spec["conversation"]
-        self.socket = Socket(url, f"/ws/chat/{self.conversation}/", spec["session"], self.on_frame, frames)
+        self.socket = Socket(url, f"/ws/chat/{self.conversation}/", spec["session"], self.on_frame, frames,
+                             keepalive={"type": "ping"}, every=30, on_reopen=self.resume)
         self.recorder, self.prefix = recorder, prefix
         self.places: list[tuple[float, int]] = []   # (time, place) as shown
         self.arrived_at: float | None = None
@@ -187,9 +221,12 @@ class Citizen:
         self.first_answer_at: float | None = None
         self.status = "queued"
 
+    async def resume(self) -> None:
+        await self.socket.send({"type": "resume", "after": 0})
+
     async def arrive(self) -> None:
         await self.socket.open()
-        await self.socket.send({"type": "resume", "after": 0})
+        await self.resume()
         client_id = f"{self.prefix}q{self.conversation}"
         self.arrived_at = time.monotonic()
         self.recorder.sent[client_id] = (self.arrived_at, self.conversation, "citizen")
@@ -220,7 +257,8 @@ class Officer:
 
     def __init__(self, spec: dict, url: str, recorder: Recorder, frames: dict, prefix: str, rng: random.Random):
         self.id = spec["id"]
-        self.socket = Socket(url, "/ws/desk/", spec["session"], self.on_frame, frames)
+        self.socket = Socket(url, "/ws/desk/", spec["session"], self.on_frame, frames,
+                             keepalive={"type": "heartbeat"}, every=20)
         self.recorder, self.prefix, self.rng = recorder, prefix, rng
         self.serving: set[int] = set()
         self.working = True
@@ -228,12 +266,6 @@ class Officer:
 
     async def open(self) -> None:
         await self.socket.open()
-        self.tasks.add(asyncio.create_task(self._heartbeat()))
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(20)
-            await self.socket.send({"type": "heartbeat"})
 
     def on_frame(self, frame: dict, now: float) -> None:
         kind = frame.get("type")
