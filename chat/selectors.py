@@ -130,6 +130,11 @@ def queue_position(conversation: Conversation) -> int:
     return _waiting([conversation.window_id]).filter(ticket__lt=conversation.ticket).count() + 1
 
 
+def waiting_count(window_id: int) -> int:
+    """Return how many wait in the window's queue."""
+    return _waiting([window_id]).count()
+
+
 def queue_head(window_id: int) -> dict:
     """Return what a waiting citizen needs to work out their place from their ticket, in one query.
 

@@ -13,7 +13,7 @@ from departments.calendar import due_moment, due_text
 from departments.models import Window
 
 from .. import selectors
-from ..desk_state import desk_queue_items
+from ..desk_state import QUEUE_LIMIT, desk_queue_items
 from ..events import conversation_group, queue_group, send_built_on_commit, send_event_on_commit, window_group
 from ..models import Conversation, QueueCounter, Status, Transfer
 from .base import ChatError, add_system_line, audience, lock_conversation, publish_conversation
@@ -26,27 +26,30 @@ BUSY_NOTICE = (
 
 
 def publish_queue(window_id: int, *, arrived: Conversation | None = None) -> None:
-    """After commit, tell the window's queue where its head is, once per transaction, and the arrival its place.
+    """After commit, tell whom a change of the window's queue concerns, once per transaction.
 
-    One event to the window's citizens (queue_group): each socket works out its own place from its
-    ticket (chat/consumers.py), so a change costs the same however long the queue is, and every waiting
-    citizen learns their place, not only the first ones. One event to the window's desks with the
-    waiting conversations they list.
+    Someone left it (arrived=None): one queue.head event to the window's citizens (queue_group); each
+    socket works out its own place from its ticket (chat/consumers.py), so a change costs the same
+    however long the queue is, and every waiting citizen learns their place, not only the first ones.
+    Someone joined at the back (arrived): nobody else's place moved; the arrival alone hears theirs.
+    Either way one queue.changed to the window's desks with the waiting conversations they list.
     """
-    send_built_on_commit(f"queue.{window_id}", lambda: _queue_events(window_id))
-    if arrived is not None:
+    send_built_on_commit(f"queue.{window_id}", lambda: _desk_events(window_id))
+    if arrived is None:
+        send_built_on_commit(f"head.{window_id}", lambda: _head_events(window_id))
+    else:
         conversation_id = arrived.id
         send_built_on_commit(f"arrived.{conversation_id}", lambda: _arrival_events(conversation_id))
 
 
-def _queue_events(window_id: int) -> list[tuple[list[str], str, dict]]:
-    head = selectors.queue_head(window_id)
-    return [
-        ([queue_group(window_id)], "queue.head", {"head": head}),
-        ([window_group(window_id)], "queue.changed", {
-            "window": window_id, "waiting": head["waiting"], "queue": desk_queue_items(window_id),
-        }),
-    ]
+def _head_events(window_id: int) -> list[tuple[list[str], str, dict]]:
+    return [([queue_group(window_id)], "queue.head", {"head": selectors.queue_head(window_id)})]
+
+
+def _desk_events(window_id: int) -> list[tuple[list[str], str, dict]]:
+    queue = desk_queue_items(window_id)
+    waiting = selectors.waiting_count(window_id) if len(queue) >= QUEUE_LIMIT else len(queue)
+    return [([window_group(window_id)], "queue.changed", {"window": window_id, "waiting": waiting, "queue": queue})]
 
 
 def _arrival_events(conversation_id: int) -> list[tuple[list[str], str, dict]]:
