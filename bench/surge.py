@@ -178,8 +178,10 @@ class Socket:
             async for raw in self.ws:
                 frame = json.loads(raw)
                 self.frames[frame.get("type")] = self.frames.get(frame.get("type"), 0) + 1
-                LAST_FRAME[0] = time.monotonic()
-                self.on_frame(frame, LAST_FRAME[0])
+                now = time.monotonic()
+                if frame.get("type") != "pong":
+                    LAST_FRAME[0] = now
+                self.on_frame(frame, now)
         except websockets.ConnectionClosed:
             self.frames["closed"] = self.frames.get("closed", 0) + 1
             if not self.closing:
@@ -362,10 +364,13 @@ async def run_clients(url: str, population: dict, args, prefix: str, pids_of, da
     async def arrive(citizen: Citizen, at: float) -> None:
         nonlocal connect_failures
         await asyncio.sleep(max(0.0, started + at - time.monotonic()))
-        try:
-            await citizen.arrive()
-        except Exception:
-            connect_failures += 1
+        for attempt in range(5):  # a page whose handshake timed out is reloaded
+            try:
+                await citizen.arrive()
+                return
+            except Exception:
+                connect_failures += 1
+                await asyncio.sleep(1 + attempt)
 
     await asyncio.gather(*(arrive(c, at) for c, at in zip(citizens, moments)))
     arrived_at = time.monotonic()
@@ -407,7 +412,7 @@ async def run_clients(url: str, population: dict, args, prefix: str, pids_of, da
     frames = sum(citizen_frames.values()) + sum(desk_frames.values())
     return {
         "arrivals": arrivals,
-        "connect_failures": connect_failures,
+        "connect_failures": connect_failures,  # handshakes that failed (each retried up to 5 times)
         "served": sum(1 for c in citizens if c.served_at is not None),
         "fetched_with_resume": len(missing),
         **position_audit(citizens, waiting),
