@@ -24,6 +24,8 @@ CLOSE_IDLE = 4408
 # Keepalives are answered at once; the housekeeping they trigger runs at most this often per process
 # (and, through the shared cache, at most once per 5 s across all processes).
 SWEEP_EVERY_SECONDS = 5
+# A desk hears its windows' queue lists at most this often (the latest one; the first at once).
+QUEUE_EVERY_SECONDS = 0.5
 _last_sweep = 0.0
 
 
@@ -319,6 +321,7 @@ class DeskConsumer(BaseConsumer):
 
     async def disconnect(self, code):
         self.stop_watching_idle()
+        self.__dict__.get("queue_pending", {}).clear()  # nothing more for this socket
         if not hasattr(self, "groups_joined"):
             return
         for group in self.groups_joined:
@@ -387,6 +390,24 @@ class DeskConsumer(BaseConsumer):
         await self.send_json({"type": "taken", "conversation": event["conversation"]})
 
     async def queue_changed(self, event):
+        """Forward the window's queue, at most once per QUEUE_EVERY_SECONDS per window: the latest wins.
+
+        In a surge every arrival changes the list; a desk that encoded each one would fall behind
+        (and its channel would start dropping the messages themselves).
+        """
+        pending = self.__dict__.setdefault("queue_pending", {})
+        first = event["window"] not in pending
+        pending[event["window"]] = event
+        if first:
+            last = self.__dict__.setdefault("queue_sent_at", {}).get(event["window"], 0.0)
+            wait = max(0.0, last + QUEUE_EVERY_SECONDS - time.monotonic())
+            asyncio.get_running_loop().call_later(wait, lambda: asyncio.ensure_future(self.send_queue(event["window"])))
+
+    async def send_queue(self, window_id: int) -> None:
+        event = self.__dict__.get("queue_pending", {}).pop(window_id, None)
+        if event is None:
+            return
+        self.queue_sent_at[window_id] = time.monotonic()
         await self.send_json(
             {"type": "queue_changed", "window": event["window"], "waiting": event["waiting"], "queue": event["queue"]}
         )

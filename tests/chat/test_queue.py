@@ -237,3 +237,40 @@ async def test_a_citizen_at_place_500_is_told_it_and_hears_the_queue_move():
         await chat.disconnect()
         await database_sync_to_async(connections.close_all)()
         await loop_connection.close_connections()
+
+
+@sync_to_async
+def waiting_window(citizens: int):
+    window = factories.window(factories.department(name="省人事厅"), name="公务员考录")
+    officer = factories.officer(window)
+    actions.desk_connected(officer=officer, channel_name="desk-burst-test")
+    actions.set_status(officer=officer, status="busy")
+    people = [factories.citizen() for _ in range(citizens)]
+    return window, officer, [actions.open_conversation(citizen=p, window=window) for p in people], people
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_desk_hears_a_burst_of_arrivals_as_one_or_two_lists_with_everyone():
+    window, officer, conversations, people = await waiting_window(5)
+    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={await session_cookie(officer)}".encode())]
+    desk = WebsocketCommunicator(application, "/ws/desk/", headers=headers)
+    try:
+        assert (await desk.connect())[0]
+        for conversation, person in zip(conversations, people):
+            await database_sync_to_async(actions.send_message)(
+                conversation=conversation, sender=person, body="报名时间？", client_id="q"
+            )
+        frames = []
+        while not [f for f in frames if f["type"] == "queue_changed" and f["waiting"] == 5]:
+            frames.append(await desk.receive_json_from(timeout=5))
+        while not await desk.receive_nothing(timeout=1.0):
+            frames.append(await desk.receive_json_from(timeout=5))
+        lists = [f for f in frames if f["type"] == "queue_changed"]
+        assert 1 <= len(lists) <= 2
+        assert lists[-1]["waiting"] == 5
+        assert [c["id"] for c in lists[-1]["queue"]] == [c.id for c in conversations]
+    finally:
+        await desk.disconnect()
+        await database_sync_to_async(connections.close_all)()
+        await loop_connection.close_connections()
