@@ -222,8 +222,8 @@ class Peer:
         self.closed_by_us = False
         self.up = asyncio.Event()
         self.unexpected_closes = 0
-        # The pages send a keepalive every 20 s (chat.js `ping`, desk.js `heartbeat`); the server closes a
-        # socket that stays silent for WS_IDLE_TIMEOUT_SECONDS.
+        # The pages send a keepalive (chat.js `ping` every 30 s, desk.js `heartbeat` every 20 s); the server
+        # closes a socket that stays silent for WS_IDLE_TIMEOUT_SECONDS.
         self.ping_every = ping_every
         self.pinger: asyncio.Task | None = None
         self.ack_times: list[float] = []

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from chat import actions as chat_actions
 from chat import selectors as chat_selectors
-from chat.models import Conversation, Message, SenderKind
+from chat.models import Conversation, Message
 from chat.models import Status as ConversationStatus
-from departments.calendar import due_text, end_of_working_days_after
+from departments.calendar import due_moment, due_text
 from departments.models import Department, Window
 from infra.errors import DomainError
 from sms import notices as sms_notices
@@ -100,11 +100,7 @@ def _active_department(department) -> Department:
 
 
 def _question_from_chat(conversation: Conversation) -> str:
-    bodies = list(
-        Message.objects.filter(conversation=conversation, sender_kind=SenderKind.CITIZEN)
-        .order_by("-seq")
-        .values_list("body", flat=True)[:10]
-    )
+    bodies = list(chat_selectors.citizen_messages(conversation).order_by("-seq").values_list("body", flat=True)[:10])
     return "\n".join(reversed(bodies))[:QUESTION_MAX]
 
 
@@ -181,7 +177,7 @@ def escalate_conversation(
             question=question,
             escalated_by=officer,
             internal_note=note,
-            due_at=end_of_working_days_after(now, days),
+            due_at=due_moment(now, working_days=days),
             created_at=now,
         )
         _record(case, kind=EventKind.ESCALATED, actor=officer, from_status="", note=note)

@@ -17,9 +17,9 @@ from infra import ratelimit, untrusted
 from infra.second_factor import second_factor_required, session_is_verified
 from infra.sessions import session_fingerprint
 
-from . import actions, desk_state, selectors, store
+from . import actions, desk_state, selectors
 from .actions import ChatError
-from .events import conversation_group, user_group, window_group
+from .events import conversation_group, queue_group, user_group, window_group
 from .payloads import conversation_payload, message_payload
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ CLOSE_IDLE = 4408
 # Keepalives are answered at once; the housekeeping they trigger runs at most this often per process
 # (and, through the shared cache, at most once per 5 s across all processes).
 SWEEP_EVERY_SECONDS = 5
+# A desk hears its windows' queue lists at most this often (the latest one; the first at once).
+QUEUE_EVERY_SECONDS = 0.5
 _last_sweep = 0.0
 
 
@@ -173,7 +175,7 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def send_message_frame(self, conversation_id: int, body, client_id):
-        message, _created = await store.send_message(
+        message, _created = await actions.asend_message(
             conversation_id=conversation_id, sender=self.user, body=body, client_id=client_id
         )
         # Sent after send_message returned, i.e. after its transaction committed.
@@ -225,6 +227,9 @@ class ChatConsumer(BaseConsumer):
         self.group = conversation_group(self.conversation.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.join_account_group()
+        # The queue's head, for this socket to work out the citizen's place from the ticket.
+        self.window_id, self.ticket, self.position = None, None, None
+        await self.follow_queue(conversation_payload(self.conversation))
         await self.accept()
         self.watch_idle()
 
@@ -233,24 +238,45 @@ class ChatConsumer(BaseConsumer):
         await self.leave_account_group()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if getattr(self, "window_id", None) is not None:
+            await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
+
+    async def follow_queue(self, conversation: dict) -> None:
+        """Follow the queue of the conversation's window, with its ticket while it waits."""
+        if conversation["window"] != self.window_id:
+            if self.window_id is not None:
+                await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
+            self.window_id = conversation["window"]
+            await self.channel_layer.group_add(queue_group(self.window_id), self.channel_name)
+        ticket = conversation["ticket"] if conversation["status"] == "queued" else None
+        if ticket != self.ticket:
+            self.ticket, self.position = ticket, None
+
+    async def tell_position(self, position: int | None) -> None:
+        """Send the citizen's place unless it says nothing new.
+
+        A place only moves forward (arrivals queue behind), so the smallest place heard is the latest,
+        whatever order the events arrived in.
+        """
+        if position is None or (self.position is not None and position >= self.position):
+            return
+        self.position = position
+        await self.send_json({"type": "queue", "conversation": self.conversation.id, "position": position})
 
     async def on_resume(self, frame):
         after = _int(frame, "after")
-        await self.send_json({"type": "conversation", "conversation": await self._conversation_payload()})
+        payload, position = await database_sync_to_async(self._conversation_and_position)()
+        await self.follow_queue(payload)
+        await self.send_json({"type": "conversation", "conversation": payload})
         await self.send_history(self.conversation, after)
-        position = await database_sync_to_async(self._position)()
         if position:
-            await self.send_json({"type": "queue", "conversation": self.conversation.id, "position": position})
+            self.position = None  # a resume always hears its place
+            await self.tell_position(position)
 
-    def _position(self) -> int | None:
+    def _conversation_and_position(self) -> tuple[dict, int | None]:
         conversation = selectors.access_conversation(self.user, self.conversation.id)
-        if conversation.status != "queued" or conversation.first_question_at is None:
-            return None
-        return selectors.queue_position(conversation)
-
-    @database_sync_to_async
-    def _conversation_payload(self):
-        return conversation_payload(selectors.access_conversation(self.user, self.conversation.id))
+        waiting = conversation.status == "queued" and conversation.first_question_at is not None
+        return conversation_payload(conversation), selectors.queue_position(conversation) if waiting else None
 
     async def on_ack_statement(self, frame):
         await database_sync_to_async(actions.acknowledge_statement)(conversation=self.conversation, citizen=self.user)
@@ -282,8 +308,20 @@ class ChatConsumer(BaseConsumer):
             _last_sweep = time.monotonic()
             await database_sync_to_async(actions.sweep)()
 
+    async def conversation_updated(self, event):
+        await self.follow_queue(event["conversation"])
+        await super().conversation_updated(event)
+
     async def queue_position(self, event):
-        await self.send_json({"type": "queue", "conversation": event["conversation"], "position": event["position"]})
+        """The citizen's place when they join a queue."""
+        if event["ticket"] != self.ticket:
+            self.ticket, self.position = event["ticket"], None
+        await self.tell_position(event["position"])
+
+    async def queue_head(self, event):
+        """The window's queue moved: work out this citizen's place from their ticket."""
+        if self.ticket is not None and event["head"]["window"] == self.window_id:
+            await self.tell_position(selectors.place_in_queue(self.ticket, event["head"]))
 
 
 class DeskConsumer(BaseConsumer):
@@ -329,6 +367,7 @@ class DeskConsumer(BaseConsumer):
 
     async def disconnect(self, code):
         self.stop_watching_idle()
+        self.__dict__.get("queue_pending", {}).clear()  # nothing more for this socket
         if not hasattr(self, "groups_joined"):
             return
         for group in self.groups_joined:
@@ -408,7 +447,27 @@ class DeskConsumer(BaseConsumer):
         await self.send_json({"type": "taken", "conversation": event["conversation"]})
 
     async def queue_changed(self, event):
-        await self.send_json({"type": "queue_changed", "window": event["window"], "waiting": event["waiting"]})
+        """Forward the window's queue, at most once per QUEUE_EVERY_SECONDS per window: the latest wins.
+
+        In a surge every arrival changes the list; a desk that encoded each one would fall behind
+        (and its channel would start dropping the messages themselves).
+        """
+        pending = self.__dict__.setdefault("queue_pending", {})
+        first = event["window"] not in pending
+        pending[event["window"]] = event
+        if first:
+            last = self.__dict__.setdefault("queue_sent_at", {}).get(event["window"], 0.0)
+            wait = max(0.0, last + QUEUE_EVERY_SECONDS - time.monotonic())
+            asyncio.get_running_loop().call_later(wait, lambda: asyncio.ensure_future(self.send_queue(event["window"])))
+
+    async def send_queue(self, window_id: int) -> None:
+        event = self.__dict__.get("queue_pending", {}).pop(window_id, None)
+        if event is None:
+            return
+        self.queue_sent_at[window_id] = time.monotonic()
+        await self.send_json(
+            {"type": "queue_changed", "window": event["window"], "waiting": event["waiting"], "queue": event["queue"]}
+        )
 
     async def presence_changed(self, event):
         await self.send_json({"type": "presence", "status": event["status"]})

@@ -2,14 +2,14 @@
 from django.utils import timezone
 
 from . import selectors
-from .models import Message, SenderKind, Transfer
+from .models import Transfer
 from .payloads import conversation_payload, iso
 
 
 def _previews(conversation_ids: list[int]) -> dict[int, str]:
     """Return each conversation's latest citizen message, in one query."""
     rows = (
-        Message.objects.filter(conversation_id__in=conversation_ids, sender_kind=SenderKind.CITIZEN)
+        selectors.citizen_messages(conversation_ids)
         .order_by("conversation_id", "-seq")
         .values_list("conversation_id", "body")
     )
@@ -33,21 +33,45 @@ def _transfer_notes(conversation_ids: list[int]) -> dict[int, str]:
     return notes
 
 
-def desk_state(officer) -> dict:
-    window_ids = list(selectors.officer_window_ids(officer))
-    queued = list(selectors.queued_conversations(window_ids)[:100])
-    chats = list(selectors.open_conversations_of_officer(officer))
-    backlog = list(selectors.offline_backlog(officer)[:200])
-    closed = list(selectors.closed_today_of_officer(officer)[:50])
-    ids = [c.id for c in queued + chats + backlog + closed]
+# The desk lists this many waiting conversations (all windows together in the snapshot, per window in
+# the queue_changed event); the count of all waiting ones comes beside it.
+QUEUE_LIMIT = 100
+
+
+def _lister(conversations: list):
+    """Return a function that turns one of the conversations into a desk list item (2 queries for all)."""
+    ids = [c.id for c in conversations]
     previews = _previews(ids)
     notes = _transfer_notes(ids)
-    now = timezone.now()
-    presence = selectors.presence_of(officer)
 
     def item(conversation, **extra):
         payload = conversation_payload(conversation, preview=previews.get(conversation.id, ""))
         return {**payload, "transfer_note": notes.get(conversation.id, ""), **extra}
+
+    return item
+
+
+def desk_queue_items(window_id: int) -> list[dict]:
+    """Return the window's waiting conversations as the desk lists them, first come first."""
+    queued = list(selectors.queued_conversations(window_id)[:QUEUE_LIMIT])
+    item = _lister(queued)
+    return [item(c) for c in queued]
+
+
+def desk_state(officer) -> dict:
+    """Return the snapshot a desk receives on connect and on request."""
+    window_ids = list(selectors.officer_window_ids(officer))
+    # Each window's queue in its own order, the windows' heads together longest waiting first.
+    queued = sorted(
+        (c for window_id in window_ids for c in selectors.queued_conversations(window_id)[:QUEUE_LIMIT]),
+        key=lambda c: (c.queued_at, c.id),
+    )[:QUEUE_LIMIT]
+    chats = list(selectors.open_conversations_of_officer(officer))
+    backlog = list(selectors.offline_backlog(officer)[:200])
+    closed = list(selectors.closed_today_of_officer(officer)[:50])
+    item = _lister(queued + chats + backlog + closed)
+    now = timezone.now()
+    presence = selectors.presence_of(officer)
 
     return {
         "type": "state",

@@ -6,7 +6,7 @@ import os
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,11 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def queue_group(window_id: int) -> str:
+    """The citizens' sockets of the conversations at a window, for its queue head."""
+    return f"queue.{window_id}"
+
+
 class _Outbox:
     """Events waiting to be sent from one event loop, in the order their transactions committed.
 
@@ -34,11 +39,22 @@ class _Outbox:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.pending: collections.deque = collections.deque()
+        self.latest: dict[str, list] = {}
         self.draining = False
 
-    def put(self, groups: list[str], payload: dict) -> None:
-        """Queue an event; call on the loop's own thread."""
-        self.pending.append((groups, payload))
+    def put(self, groups: list[str], payload: dict, *, key: str | None = None) -> None:
+        """Queue an event; call on the loop's own thread.
+
+        An event with a key replaces a waiting one with the same key (it keeps that one's place in the line):
+        a burst of changes to one window's queue leaves one event, with the latest state.
+        """
+        if key is not None and key in self.latest:
+            self.latest[key][1] = payload
+            return
+        entry = [groups, payload, key]
+        self.pending.append(entry)
+        if key is not None:
+            self.latest[key] = entry
         if not self.draining:
             self.draining = True
             self.loop.create_task(self.drain())
@@ -47,7 +63,9 @@ class _Outbox:
         layer = get_channel_layer()
         try:
             while self.pending:
-                groups, payload = self.pending.popleft()
+                groups, payload, key = self.pending.popleft()
+                if key is not None:
+                    del self.latest[key]
                 for group in groups:
                     try:
                         await layer.group_send(group, payload)
@@ -72,19 +90,19 @@ def _serving_loop() -> asyncio.AbstractEventLoop | None:
     return loop
 
 
-def _put(loop: asyncio.AbstractEventLoop, groups: list[str], payload: dict) -> None:
+def _put(loop: asyncio.AbstractEventLoop, groups: list[str], payload: dict, key: str | None = None) -> None:
     outbox = _outboxes.get(loop)
     if outbox is None:
         for stale in [other for other in _outboxes if other.is_closed()]:
             del _outboxes[stale]
         outbox = _outboxes[loop] = _Outbox(loop)
-    outbox.put(groups, payload)
+    outbox.put(groups, payload, key=key)
 
 
-def _send(groups: list[str], payload: dict) -> None:
+def _send(groups: list[str], payload: dict, key: str | None = None) -> None:
     loop = _serving_loop()
     if loop is not None:
-        loop.call_soon_threadsafe(_put, loop, groups, payload)
+        loop.call_soon_threadsafe(_put, loop, groups, payload, key)
         return
     # No loop behind this thread (a management command, a test): send and wait here.
     send = async_to_sync(get_channel_layer().group_send)
@@ -100,6 +118,33 @@ def send_event_on_commit(groups: list[str], event_type: str, data: dict) -> None
     """Send {"type": event_type, **data} to each group once the current transaction commits."""
     payload = {"type": event_type, **data}
     transaction.on_commit(lambda: _send(list(dict.fromkeys(groups)), payload))
+
+
+class _BuiltAfterCommit:
+    """An on-commit callback that builds its events from the committed state; see send_built_on_commit."""
+
+    def __init__(self, key: str, build):
+        self.key = key
+        self.build = build
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        for groups, event_type, data in self.build():
+            _send(list(dict.fromkeys(groups)), {"type": event_type, **data}, key=f"{self.key}:{event_type}")
+
+
+def send_built_on_commit(key: str, build) -> None:
+    """After commit, send the events build() returns as (groups, type, data), once per key and transaction.
+
+    For a state many writes change (a window's queue): build reads it after the commit, so it includes
+    this transaction and every one committed before; further calls with the same key in the transaction
+    add nothing, and a burst of such events waiting on the event loop is sent as the latest one.
+    """
+    for _, callback, _ in connection.run_on_commit:
+        if getattr(callback, "key", None) == key and not callback.done:
+            return
+    transaction.on_commit(_BuiltAfterCommit(key, build))
 
 
 def send_event_now(groups: list[str], event_type: str, data: dict) -> None:

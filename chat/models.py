@@ -66,6 +66,9 @@ class Conversation(models.Model):
     )
     due_at = models.DateTimeField(_("答复期限"), null=True, blank=True, db_index=True)
     busy_notice_sent_at = models.DateTimeField(_("忙碌提示时间"), null=True, blank=True)
+    ticket = models.PositiveBigIntegerField(
+        _("排队号"), null=True, blank=True, help_text=_("在当前窗口队列中的顺序号，入队时领取，转办后在新窗口重新领取")
+    )
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -100,14 +103,25 @@ class Conversation(models.Model):
             models.Index(fields=["window", "status", "queued_at"], name="conv_window_queue"),
             models.Index(fields=["officer", "status"], name="conv_officer_status"),
             models.Index(fields=["citizen", "-created_at"], name="conv_citizen_recent"),
+            models.Index(fields=["window", "ticket"], name="conv_window_ticket"),
         ]
 
     def __str__(self):
         return f"#{self.pk} {self.window} {self.get_status_display()}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status != Status.CLOSED
+
+class QueueCounter(models.Model):
+    """The last ticket (排队号) handed out at a window: waiting conversations queue in ticket order."""
+
+    window = models.OneToOneField(Window, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last_ticket = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("排队号计数")
+        verbose_name_plural = _("排队号计数")
+
+    def __str__(self):
+        return f"{self.window_id}: {self.last_ticket}"
 
 
 class SenderKind(models.TextChoices):

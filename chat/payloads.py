@@ -38,6 +38,7 @@ def conversation_payload(conversation: Conversation, *, preview: str = "") -> di
         "assigned_at": iso(conversation.assigned_at),
         "closed_at": iso(conversation.closed_at),
         "last_message_at": iso(conversation.last_message_at),
+        "ticket": conversation.ticket,
         "due_at": iso(conversation.due_at),
         "is_offline_question": conversation.is_offline_question,
         "answered": conversation.first_response_at is not None,

@@ -1,4 +1,5 @@
 """Reads for the duty room: access checks, queues, presence and histories."""
+import bisect
 import datetime
 from collections.abc import Iterable
 
@@ -116,6 +117,18 @@ def access_conversation(user, conversation_id: int) -> Conversation:
     raise Http404("没有找到这个会话。")
 
 
+def citizen_messages(conversation) -> QuerySet[Message]:
+    """Return the citizen's messages of a conversation (their question and follow-ups), oldest first.
+
+    conversation: a Conversation, its id, OuterRef("pk") inside a subquery, or a list of ids.
+    """
+    if isinstance(conversation, (list, tuple, set)):
+        scope = Q(conversation_id__in=list(conversation))
+    else:
+        scope = Q(conversation=conversation)
+    return Message.objects.filter(scope, sender_kind=SenderKind.CITIZEN).order_by("conversation_id", "seq")
+
+
 def messages_after(conversation: Conversation, after_seq: int = 0, limit: int = 500) -> list[Message]:
     """Return the conversation's messages with seq > after_seq, oldest first."""
     return list(
@@ -147,45 +160,78 @@ def open_conversation_of_citizen(citizen, window: Window) -> Conversation | None
     )
 
 
-def queued_conversations(window_ids: Iterable[int]) -> QuerySet[Conversation]:
-    """Return the waiting conversations of the windows that have a question, longest waiting first."""
-    return (
-        Conversation.objects.filter(window_id__in=list(window_ids), status=Status.QUEUED, first_question_at__isnull=False)
-        .select_related("window__department", "citizen")
-        .order_by("queued_at", "id")
+def _waiting(window_ids: Iterable[int]) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(
+        window_id__in=list(window_ids), status=Status.QUEUED, first_question_at__isnull=False
     )
+
+
+def queued_conversations(window_id: int) -> QuerySet[Conversation]:
+    """Return the window's queue: its waiting conversations that have a question, in ticket order."""
+    return _waiting([window_id]).select_related("window__department", "citizen").order_by("ticket", "id")
 
 
 def queue_position(conversation: Conversation) -> int:
     """Return the 1-based place of a waiting conversation in its window's queue."""
-    ahead = Conversation.objects.filter(
-        window_id=conversation.window_id, status=Status.QUEUED, first_question_at__isnull=False
-    ).filter(Q(queued_at__lt=conversation.queued_at) | Q(queued_at=conversation.queued_at, id__lt=conversation.id))
-    return ahead.count() + 1
+    return _waiting([conversation.window_id]).filter(ticket__lt=conversation.ticket).count() + 1
 
 
-def active_load(officer, window: Window | None = None) -> int:
-    qs = Conversation.objects.filter(officer=officer, status=Status.ACTIVE)
-    if window is not None:
-        qs = qs.filter(window=window)
-    return qs.count()
+def waiting_count(window_id: int) -> int:
+    """Return how many wait in the window's queue."""
+    return _waiting([window_id]).count()
+
+
+def queue_head(window_id: int) -> dict:
+    """Return what a waiting citizen needs to work out their place from their ticket, in one query.
+
+    head and tail are the lowest and highest tickets waiting; gaps are the tickets between them that no
+    longer wait (left out of turn). A ticket t in [head, tail] is at place t - head + 1 - (gaps below t).
+    """
+    tickets = list(_waiting([window_id]).order_by("ticket").values_list("ticket", flat=True))
+    if not tickets:
+        return {"window": window_id, "waiting": 0, "head": None, "tail": None, "gaps": []}
+    head, tail = tickets[0], tickets[-1]
+    gaps: list[int] = []
+    expected = head
+    for ticket in tickets:
+        gaps.extend(range(expected, ticket))
+        expected = ticket + 1
+    return {"window": window_id, "waiting": len(tickets), "head": head, "tail": tail, "gaps": gaps}
+
+
+def place_in_queue(ticket: int | None, head: dict) -> int | None:
+    """Return the place of a ticket from queue_head()'s answer, or None when it is not waiting there."""
+    if ticket is None or head["head"] is None or not head["head"] <= ticket <= head["tail"]:
+        return None
+    below = bisect.bisect_left(head["gaps"], ticket)
+    if below < len(head["gaps"]) and head["gaps"][below] == ticket:
+        return None
+    return ticket - head["head"] + 1 - below
+
+
+def loads(*, window_ids: Iterable[int], officer_ids: Iterable[int]) -> dict[tuple[int, int], int]:
+    """Return the officers' load in the windows: their active chats there, keyed by (officer id, window id)."""
+    rows = (
+        Conversation.objects.filter(
+            status=Status.ACTIVE, window_id__in=list(window_ids), officer_id__in=list(officer_ids)
+        )
+        .values("officer_id", "window_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {(row["officer_id"], row["window_id"]): row["count"] for row in rows}
 
 
 def least_loaded_officer(window: Window):
-    """Return the available officer of the window with the fewest active chats under its limit, or None."""
-    return (
-        available_officers(window)
-        .filter(presence__chosen_status=PresenceStatus.ONLINE)
-        .annotate(
-            load=Count(
-                "handled_conversations",
-                filter=Q(handled_conversations__status=Status.ACTIVE, handled_conversations__window=window),
-            )
-        )
-        .filter(load__lt=window.max_concurrent_chats)
-        .order_by("load", "id")
-        .first()
-    )
+    """Return the online officer of the window with the fewest active chats there under its limit, or None."""
+    candidates = list(available_officers(window).filter(presence__chosen_status=PresenceStatus.ONLINE))
+    load = loads(window_ids=[window.id], officer_ids=[officer.id for officer in candidates])
+    with_room = [
+        (load.get((officer.id, window.id), 0), officer.id, officer)
+        for officer in candidates
+        if load.get((officer.id, window.id), 0) < window.max_concurrent_chats
+    ]
+    return min(with_room)[2] if with_room else None
 
 
 def open_conversations_of_officer(officer) -> QuerySet[Conversation]:
@@ -232,15 +278,11 @@ def presence_of(officer) -> OfficerPresence:
     return OfficerPresence.objects.filter(officer=officer).first() or OfficerPresence(officer=officer)
 
 
-def windows_with_room(officer) -> QuerySet[Window]:
-    """Return the officer's active windows where their active chats are under the window's limit."""
-    return (
-        Window.objects.filter(officers=officer, is_active=True)
-        .annotate(
-            load=Count("conversations", filter=Q(conversations__officer=officer, conversations__status=Status.ACTIVE))
-        )
-        .filter(load__lt=F("max_concurrent_chats"))
-    )
+def windows_with_room(officer) -> list[Window]:
+    """Return the officer's active windows where their load is under the window's limit."""
+    windows = list(Window.objects.filter(officers=officer, is_active=True))
+    load = loads(window_ids=[window.id for window in windows], officer_ids=[officer.id])
+    return [window for window in windows if load.get((officer.id, window.id), 0) < window.max_concurrent_chats]
 
 
 def officer_window_ids(officer) -> QuerySet:

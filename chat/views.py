@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from departments import selectors as department_selectors
 
 from . import actions, privacy, selectors
-from .models import Rating
+from .models import Classification, Rating
 
 
 def _citizen_required(request):
@@ -91,7 +91,7 @@ def desk(request):
         "chat/desk.html",
         {
             "windows": selectors.windows_of_officer(request.user),
-            "classifications": actions.Classification.choices,
+            "classifications": Classification.choices,
             "directory": department_selectors.directory(),
         },
     )

@@ -29,7 +29,7 @@ from cases.actions import due_working_days
 from cases.models import Case, CaseStatus, TargetKind
 from cases.numbers import hash_query_code, new_query_code
 from chat.models import Classification, Conversation, Message, PresenceInterval, SenderKind, Status, Transfer
-from departments.calendar import end_of_next_working_day, end_of_working_days_after, is_working_day
+from departments.calendar import due_moment, is_working_day
 from departments.models import Window
 from infra.errors import DomainError
 from infra.roles import Role
@@ -238,7 +238,7 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
     officers = sorted({officer.id for window in windows for officer in window.officers.all()})
     officer_names = {officer.id: str(officer) for window in windows for officer in window.officers.all()}
     working = {day: is_working_day(day) for day in all_days}
-    due_of = {day: end_of_next_working_day(_aware(_local(day, 12))).timestamp() for day in all_days}
+    due_of = {day: due_moment(_aware(_local(day, 12))).timestamp() for day in all_days}
     adapt = _datetime_adapter()
 
     with transaction.atomic():
@@ -465,7 +465,7 @@ class _Handovers:
         day = timezone.localtime(_aware(created)).date()
         key = (day, kind)
         if key not in self.due:
-            self.due[key] = end_of_working_days_after(_aware(created), due_working_days(kind)).timestamp()
+            self.due[key] = due_moment(_aware(created), working_days=due_working_days(kind)).timestamp()
         due = self.due[key]
         number = f"ZWT{day:%Y%m%d}-{self.numbers[day]:06d}"
         self.numbers[day] += 1

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from chat import actions as chat_actions
 from chat.models import Conversation, Message, Status
 from faq import actions as faq_actions
 from infra.errors import DomainError
@@ -172,8 +173,7 @@ def purge_expired(*, actor=None, now: datetime.datetime | None = None, days: int
                 break
             # Archived answers and drafts made from these chats are copies of them: they go too.
             faq_actions.forget_conversations(conversation_ids=batch)
-            Message.objects.filter(conversation_id__in=batch).delete()
-            Conversation.objects.filter(id__in=batch).delete()
+            chat_actions.delete_conversations(conversation_ids=batch)
     record_audit(
         actor=actor, action=AuditAction.PURGE, object_type="会话",
         summary=(f"清理 {timezone.localtime(cutoff):%Y-%m-%d} 之前结束的会话 {conversation_count} 个、消息 {message_count} 条；"

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from cases.models import OPEN_STATUSES as OPEN_CASE_STATUSES
 from cases.models import Case, CaseEvent, EventKind
+from chat import selectors as chat_selectors
 from chat.models import (
     EXEMPT_CLASSIFICATIONS,
     Classification,
@@ -368,11 +369,7 @@ def first_question_texts(
     period: Period, *, department_id: int | None = None, limit: int = 1000
 ) -> QuerySet:
     """Return the first citizen message of the latest valid conversations, newest first."""
-    first_body = (
-        Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN)
-        .order_by("seq")
-        .values("body")[:1]
-    )
+    first_body = chat_selectors.citizen_messages(OuterRef("pk")).values("body")[:1]
     return (
         conversations_in(period, department_id=department_id)
         .filter(_valid_q())
@@ -386,7 +383,7 @@ def questions_containing(
     period: Period, keyword: str, *, department_id: int | None = None, limit: int = 1
 ) -> list[str]:
     """Return the latest valid first questions of the period that contain the keyword."""
-    first_message = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN).order_by("seq")
+    first_message = chat_selectors.citizen_messages(OuterRef("pk"))
     found = (
         conversations_in(period, department_id=department_id)
         .filter(_valid_q())

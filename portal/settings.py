@@ -144,7 +144,8 @@ if REDIS_URL:
         }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer without its per-event scan of every socket (chat/inmemory_layer.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "chat.inmemory_layer.IndexedInMemoryChannelLayer"}}
     # One process in the embedded setup, so a process-local cache is shared by everything that needs it.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -255,11 +256,13 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 # Domain settings ------------------------------------------------------------------------------------
 # Wait after which a queued citizen is told the officers are busy and the question is kept.
 QUEUE_BUSY_NOTICE_SECONDS = int(os.environ.get("QUEUE_BUSY_NOTICE_SECONDS", "120"))
+# The end of the working day for a due moment when no window's duty hours apply (departments.calendar).
+DEFAULT_DUTY_END = "17:00"
 # An officer whose desk sent no heartbeat for this long counts as offline.
 PRESENCE_TIMEOUT_SECONDS = int(os.environ.get("PRESENCE_TIMEOUT_SECONDS", "60"))
 CHAT_MESSAGE_MAX_LENGTH = 2000
-# A socket that sends nothing for this long is closed (the chat page pings every 30 s, the desk sends a
-# heartbeat every 20 s; both reconnect by themselves); 0 turns the check off.
+# A socket that sends nothing for this long is closed (the chat page pings every 30 s, the desk
+# heartbeats every 20 s, and both reconnect by themselves); 0 turns the check off.
 WS_IDLE_TIMEOUT_SECONDS = int(os.environ.get("WS_IDLE_TIMEOUT_SECONDS", "90"))
 # CASE_DUE_WORKING_DAYS may override the working days a case (转办件) has, by target (cases.actions).
 # How long transcripts are kept; `manage.py purge_expired` deletes older closed months, keeping their figures.

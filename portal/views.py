@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases import selectors as case_selectors
 from chat import selectors as chat_selectors
 from departments import selectors as department_selectors
-from departments.calendar import end_of_next_working_day
+from departments.calendar import due_moment
 
 from infra import ratelimit
 from . import rights_views
@@ -64,7 +64,7 @@ def window_detail(request, window_id: int):
             "availability": availability,
             "is_online": availability == chat_selectors.Availability.ONLINE,
             # An offline question asked now is due by this moment (the same rule the chat applies).
-            "due_at": end_of_next_working_day(timezone.now()) if availability == "offline" else None,
+            "due_at": due_moment(timezone.now(), window=window) if availability == "offline" else None,
             "busy_notice_seconds": settings.QUEUE_BUSY_NOTICE_SECONDS,
         },
     )

@@ -1,7 +1,7 @@
 """ASGI application of the bare echo (bench only): ``daphne bench.echo.asgi:application``.
 
 The channel layer is the one the measured setup uses: REDIS_URL (and REDIS_CHANNEL_LAYER=core|pubsub)
-for channels-redis, else the in-memory layer.
+for channels-redis, else the embedded setup's in-memory layer (chat/inmemory_layer.py; it needs no Django app).
 """
 import os
 
@@ -15,7 +15,7 @@ elif redis_url:
     layer = {"BACKEND": "channels_redis.core.RedisChannelLayer",
              "CONFIG": {"hosts": [redis_url], "capacity": 1000, "expiry": 60}}
 else:
-    layer = {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    layer = {"BACKEND": "chat.inmemory_layer.IndexedInMemoryChannelLayer"}
 
 settings.configure(
     DEBUG=False, ALLOWED_HOSTS=["*"], SECRET_KEY="bench-echo-only", INSTALLED_APPS=["channels"],

@@ -9,7 +9,7 @@ from cases import actions, selectors
 from cases.models import Case, CaseEvent, CaseStatus, TargetKind
 from chat.models import Message
 from departments.actions import seed_calendar_from_package
-from departments.calendar import end_of_working_days_after
+from departments.calendar import due_moment
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_department_case_whole_path(
     case = escalation.case
     assert case.lead_unit == police and case.target_department == police
     assert case.status == CaseStatus.PENDING
-    assert case.due_at == end_of_working_days_after(case.created_at, 5)
+    assert case.due_at == due_moment(case.created_at, working_days=5)
 
     actions.accept_case(case=case, by=handler)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -105,7 +105,7 @@ def test_director_mailbox_case_whole_path(conversation, officer, police):
     case = escalate(conversation, officer, TargetKind.DIRECTOR_MAILBOX, police).case
     assert case.target_label == "省公安厅厅长信箱"
     assert case.lead_unit == police
-    assert case.due_at == end_of_working_days_after(case.created_at, 15)
+    assert case.due_at == due_moment(case.created_at, working_days=15)
     assert "省公安厅厅长信箱" in last_message(conversation).body
     actions.accept_case(case=case, by=handler)
     actions.reply_case(case=case, by=handler, reply="已转户政部门核实，核实后可直接办理。")
@@ -119,7 +119,7 @@ def test_governor_mailbox_case_is_led_by_the_information_center(conversation, of
     escalation = escalate(conversation, officer, TargetKind.GOVERNOR_MAILBOX, police)
     case = escalation.case
     assert case.target_department is None and case.lead_unit is None
-    assert case.due_at == end_of_working_days_after(case.created_at, 10)
+    assert case.due_at == due_moment(case.created_at, working_days=10)
     body = escalation.message.body
     assert "省长信箱" in body and "信息中心" in body and "10 个工作日" in body
     # Nobody but the information center can act on it until a lead unit is named.

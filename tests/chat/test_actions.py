@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from chat import actions, selectors
+from departments.calendar import due_moment
 from chat.models import Conversation, Message, PresenceInterval, Status
 from tests import factories
 
@@ -20,11 +21,13 @@ def test_first_question_without_officer_becomes_offline_question_due_next_workin
     assert created and message.seq == 1
     assert conversation.status == Status.OFFLINE
     assert conversation.is_offline_question
-    from departments.calendar import end_of_next_working_day
-
-    assert conversation.due_at == end_of_next_working_day(conversation.first_question_at)
+    # Due at the end of the window's duty hours on the next working day, and the citizen is told when.
+    assert conversation.due_at == due_moment(conversation.first_question_at, window=window)
+    assert timezone.localtime(conversation.due_at).time() == window.duty_end
     bodies = list(conversation.messages.values_list("sender_kind", "seq"))
     assert bodies == [("citizen", 1), ("system", 2)]
+    notice = conversation.messages.get(seq=2).body
+    assert f"{timezone.localtime(conversation.due_at):%Y年%m月%d日} {window.duty_end:%H:%M} 前" in notice
     assert len(callbacks) >= 2
 
 

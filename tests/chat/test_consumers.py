@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
 
-from chat import actions, store
+from chat import actions, loop_connection
 from chat.models import Conversation, Message
 from portal.asgi import application
 from tests import factories
@@ -21,7 +21,7 @@ async def close_consumer_connections():
     """Close the connections the consumers keep (thread and event loop), so the test database can be dropped."""
     yield
     await database_sync_to_async(connections.close_all)()
-    await store.close_connections()
+    await loop_connection.close_connections()
 
 
 @sync_to_async

@@ -1,12 +1,18 @@
-"""The established-conversation path of send_message: one statement authorizes, sequences and stores.
+"""The message path: send_message's fast way (one statement authorizes, sequences and stores a message in
+an established conversation) and its full way, which must agree on who may send.
 
-Runs on SQLite and, in the PostgreSQL pass, on PostgreSQL (where it is a single self-committing statement).
+Runs on SQLite and, in the PostgreSQL pass, on PostgreSQL (where the fast way is a single self-committing
+statement, run from the event loop by asend_message).
 """
 import pytest
-from django.db import transaction
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.db import connections, transaction
 from django.http import Http404
+from django.utils import timezone
 
-from chat import actions
+from chat import actions, loop_connection
+from chat.actions import messages
 from chat.events import conversation_group, user_group
 from chat.models import Conversation, Message, Status
 from tests import factories
@@ -128,3 +134,94 @@ def test_an_unknown_conversation_is_not_found(citizen, on_duty):
         actions.send_message(conversation=987654, sender=citizen, body="你好", client_id="n")
     with pytest.raises(Http404):
         actions.send_message(conversation=987654, sender=on_duty, body="你好", client_id="n")
+
+
+# Who may send ------------------------------------------------------------------------------------
+# The fast way's WHERE and the full way's checks both state who may send. Every refusal goes through
+# both, from the database thread and from the event loop (on PostgreSQL the loop's own connection),
+# and must store nothing and answer with the same Chinese text.
+
+REFUSALS = {
+    "stranger": ("forbidden", "您不是这个窗口的值班人员。"),
+    "colleague": ("forbidden", "这个会话已由其他值班人员接待。"),
+    "supervisor": ("forbidden", "您不是这个窗口的值班人员。"),
+    "removed_officer": ("forbidden", "您不是这个窗口的值班人员。"),
+    "suspended_window": ("forbidden", "您不是这个窗口的值班人员。"),
+    "closed": ("closed", "该会话已结束，如有新问题请重新发起咨询。"),
+    "unknown_id": ("not_found", "没有找到这个会话。"),
+    "other_citizen": ("forbidden", "您无权在这个会话中发言。"),
+}
+
+
+@sync_to_async
+def refused_sender(refusal: str) -> tuple:
+    """Return (sender, conversation id) of an established chat that the duty rules refuse for the refusal."""
+    window = factories.window(factories.department(name="省人力社保厅"), name="养老保险")
+    citizen, officer = factories.citizen(), factories.officer(window)
+    actions.desk_connected(officer=officer, channel_name="desk-refusal-test")
+    conversation = actions.open_conversation(citizen=citizen, window=window)
+    actions.send_message(conversation=conversation, sender=citizen, body="社保断了怎么办？", client_id="q")
+    actions.send_message(conversation=conversation, sender=officer, body="可以补缴。", client_id="a")
+    if refusal == "stranger":
+        return factories.officer(factories.window(factories.department(name="省民政厅"), name="婚姻登记")), conversation.pk
+    if refusal == "colleague":
+        return factories.officer(window), conversation.pk
+    if refusal == "supervisor":
+        return factories.supervisor(), conversation.pk
+    if refusal == "removed_officer":
+        window.officers.remove(officer)
+        return officer, conversation.pk
+    if refusal == "suspended_window":
+        window.is_active = False
+        window.save(update_fields=["is_active"])
+        return officer, conversation.pk
+    if refusal == "closed":
+        actions.classify_conversation(conversation=conversation, officer=officer, classification="valid")
+        actions.close_conversation(conversation=conversation, by=citizen)
+        return citizen, conversation.pk
+    if refusal == "unknown_id":
+        return citizen, conversation.pk + 1000
+    other = factories.citizen()
+    own = actions.open_conversation(citizen=other, window=window)
+    actions.send_message(conversation=own, sender=other, body="我也有个问题", client_id="own")
+    return other, conversation.pk
+
+
+def stored_state():
+    return sync_to_async(lambda: (Message.objects.count(), list(Conversation.objects.order_by("id").values_list("last_seq", flat=True))))()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("way", ["database_thread", "event_loop"])
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+async def test_every_refusal_is_the_same_on_both_ways(refusal, way):
+    sender, conversation_id = await refused_sender(refusal)
+    before = await stored_state()
+    body, client_id = "插一句", f"refused-{refusal}"
+    # The fast way alone stores nothing for this sender (on the loop's connection on PostgreSQL) ...
+    if way == "event_loop" and loop_connection.available():
+        planned = messages._fast_way_statements(
+            conversation_id, sender=sender, body=body, client_id=client_id, now=timezone.now()
+        )
+        assert planned is None or await loop_connection.fetchone(*planned[0]) is None
+    else:
+        assert await database_sync_to_async(messages._store_fast_way)(
+            conversation_id, sender=sender, body=body, client_id=client_id
+        ) is None
+    # ... and the whole path, which takes the full way next, refuses with the same Chinese text.
+    send = actions.asend_message if way == "event_loop" else database_sync_to_async(
+        lambda **kwargs: actions.send_message(conversation=kwargs.pop("conversation_id"), **kwargs)
+    )
+    code, text = REFUSALS[refusal]
+    try:
+        with pytest.raises(Http404 if code == "not_found" else actions.ChatError) as error:
+            await send(conversation_id=conversation_id, sender=sender, body=body, client_id=client_id)
+        if code == "not_found":
+            assert str(error.value) == text
+        else:
+            assert (error.value.code, error.value.message) == (code, text)
+        assert await stored_state() == before
+    finally:
+        await loop_connection.close_connections()
+        await database_sync_to_async(connections.close_all)()

@@ -1,12 +1,13 @@
-"""Messages stored from the event loop (chat/store.py): on PostgreSQL the short path runs there; on SQLite
-everything takes the database thread. Either way the user sees the same behaviour."""
+"""Messages sent from the event loop (actions.asend_message): on PostgreSQL the fast way runs on the loop's
+own connection (chat/loop_connection.py); on SQLite everything takes the database thread. Either way the
+user sees the same behaviour."""
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.db import connection, connections
 
-from chat import actions, store
+from chat import actions, loop_connection
 from chat.models import Conversation, Message
 from tests import factories
 
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 @pytest.fixture(autouse=True)
 async def close_connections():
     yield
-    await store.close_connections()
+    await loop_connection.close_connections()
     await database_sync_to_async(connections.close_all)()
 
 
@@ -39,18 +40,18 @@ def stored(conversation_id):
 
 async def test_established_chat_is_stored_in_order_and_from_the_loop_on_postgresql():
     window, citizen, officer, conversation = await answered_chat()
-    first, created = await store.send_message(conversation_id=conversation.id, sender=citizen, body="补缴要带什么？", client_id="c1")
-    second, _ = await store.send_message(conversation_id=conversation.id, sender=officer, body="身份证。", client_id="o1")
+    first, created = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="补缴要带什么？", client_id="c1")
+    second, _ = await actions.asend_message(conversation_id=conversation.id, sender=officer, body="身份证。", client_id="o1")
     assert created and (first.seq, second.seq) == (conversation.last_seq + 1, conversation.last_seq + 2)
     assert (await stored(conversation.id))[-2:] == [(first.seq, "c1", "补缴要带什么？"), (second.seq, "o1", "身份证。")]
-    assert store.on_loop() == (connection.vendor == "postgresql")
-    assert (store._loop_connection().connection is not None) == store.on_loop()
+    assert loop_connection.available() == (connection.vendor == "postgresql")
+    assert (loop_connection._loop_connection().connection is not None) == loop_connection.available()
 
 
 async def test_a_resend_gets_the_first_message_back():
     window, citizen, officer, conversation = await answered_chat()
-    first, _ = await store.send_message(conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup")
-    again, created = await store.send_message(conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup")
+    first, _ = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup")
+    again, created = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup")
     assert not created and again.pk == first.pk and again.seq == first.seq
     assert [row[1] for row in await stored(conversation.id)].count("dup") == 1
 
@@ -60,13 +61,13 @@ async def test_refusals_and_bad_input_are_worded_in_chinese_and_store_nothing():
     before = await stored(conversation.id)
     stranger = await sync_to_async(factories.citizen)()
     with pytest.raises(actions.ChatError) as error:
-        await store.send_message(conversation_id=conversation.id, sender=stranger, body="插一句", client_id="s")
+        await actions.asend_message(conversation_id=conversation.id, sender=stranger, body="插一句", client_id="s")
     assert error.value.code == "forbidden" and "无权" in error.value.message
     await sync_to_async(window.officers.remove)(officer)
     with pytest.raises(actions.ChatError, match="值班人员"):
-        await store.send_message(conversation_id=conversation.id, sender=officer, body="还能答吗", client_id="o")
+        await actions.asend_message(conversation_id=conversation.id, sender=officer, body="还能答吗", client_id="o")
     with pytest.raises(actions.ChatError, match="不能为空"):
-        await store.send_message(conversation_id=conversation.id, sender=citizen, body="   ", client_id="e")
+        await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="   ", client_id="e")
     assert await stored(conversation.id) == before
 
 
@@ -75,29 +76,29 @@ async def test_the_rate_limit_holds_on_the_loop(settings):
     window, citizen, officer, conversation = await answered_chat()
     await sync_to_async(cache.clear)()
     for n in range(3):
-        await store.send_message(conversation_id=conversation.id, sender=citizen, body=f"第{n}条", client_id=f"r{n}")
+        await actions.asend_message(conversation_id=conversation.id, sender=citizen, body=f"第{n}条", client_id=f"r{n}")
     with pytest.raises(actions.ChatError) as error:
-        await store.send_message(conversation_id=conversation.id, sender=citizen, body="第4条", client_id="r3")
+        await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="第4条", client_id="r3")
     assert error.value.code == "rate_limited"
     assert "r3" not in [row[1] for row in await stored(conversation.id)]
 
 
 async def test_a_lost_database_connection_costs_no_message():
     window, citizen, officer, conversation = await answered_chat()
-    await store.send_message(conversation_id=conversation.id, sender=citizen, body="第一条", client_id="k1")
-    if not store.on_loop():
+    await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="第一条", client_id="k1")
+    if not loop_connection.available():
         # SQLite: every message takes the database thread; a connection closed under it is reopened.
         await database_sync_to_async(connections.close_all)()
-        message, created = await store.send_message(
+        message, created = await actions.asend_message(
             conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2"
         )
         assert created and [row[1] for row in await stored(conversation.id)][-2:] == ["k1", "k2"]
         return
     # The server ends the loop's connection, as a PostgreSQL restart would.
-    pid = store._loop_connection().connection.info.backend_pid
+    pid = loop_connection._loop_connection().connection.info.backend_pid
     await sync_to_async(lambda: connection.cursor().execute("SELECT pg_terminate_backend(%s)", [pid]))()
-    message, created = await store.send_message(conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2")
-    again, _ = await store.send_message(conversation_id=conversation.id, sender=citizen, body="第三条", client_id="k3")
+    message, created = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2")
+    again, _ = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="第三条", client_id="k3")
     assert created and again.seq == message.seq + 1
     assert [row[1] for row in await stored(conversation.id)][-3:] == ["k1", "k2", "k3"]
-    assert store._loop_connection().connection.info.backend_pid != pid
+    assert loop_connection._loop_connection().connection.info.backend_pid != pid

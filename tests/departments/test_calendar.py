@@ -1,12 +1,14 @@
 """The working-day calendar: holidays, make-up working days and due times of offline questions."""
 import datetime
+from types import SimpleNamespace
 import zoneinfo
 
 import pytest
 
 from departments.actions import seed_calendar_from_package, set_calendar_day
 from departments.calendar import (
-    end_of_next_working_day,
+    due_moment,
+    due_text,
     is_working_day,
     unknown_years_ahead,
 )
@@ -43,27 +45,27 @@ def test_national_day_2026_is_a_holiday_and_the_makeup_saturday_a_working_day(pa
 
 
 def test_question_on_the_eve_of_national_day_is_due_after_the_holiday(package_calendar):
-    due = end_of_next_working_day(at(2026, 9, 30, 18))
-    assert due.astimezone(SHANGHAI) == at(2026, 10, 8, 23, 59, 59)
+    due = due_moment(at(2026, 9, 30, 18))
+    assert due.astimezone(SHANGHAI) == at(2026, 10, 8, 17, 0)
 
 
 def test_friday_evening_question_is_due_monday(package_calendar):
-    due = end_of_next_working_day(at(2026, 11, 20, 19, 30))  # a Friday
-    assert due.astimezone(SHANGHAI) == at(2026, 11, 23, 23, 59, 59)
+    due = due_moment(at(2026, 11, 20, 19, 30))  # a Friday
+    assert due.astimezone(SHANGHAI) == at(2026, 11, 23, 17, 0)
 
 
 def test_question_late_at_night_in_utc_counts_by_the_shanghai_date(package_calendar):
     # 2026-11-19 17:00 UTC is already Friday 01:00 in Shanghai: due at the end of Monday.
     moment = datetime.datetime(2026, 11, 19, 17, 0, tzinfo=datetime.UTC)
-    assert end_of_next_working_day(moment).astimezone(SHANGHAI) == at(2026, 11, 23, 23, 59, 59)
+    assert due_moment(moment).astimezone(SHANGHAI) == at(2026, 11, 23, 17, 0)
 
 
 def test_year_without_a_published_schedule_falls_back_to_weekends(package_calendar):
     assert unknown_years_ahead(datetime.date(2031, 3, 1)) == [2031]
     assert is_working_day(datetime.date(2031, 10, 1))  # a Wednesday; the holiday is not known yet
     assert not is_working_day(datetime.date(2031, 10, 4))  # a Saturday
-    due = end_of_next_working_day(at(2031, 10, 3, 18))  # Friday
-    assert due.astimezone(SHANGHAI) == at(2031, 10, 6, 23, 59, 59)
+    due = due_moment(at(2031, 10, 3, 18))  # Friday
+    assert due.astimezone(SHANGHAI) == at(2031, 10, 6, 17, 0)
 
 
 def test_entering_a_day_marks_its_year_known_and_changes_the_answer():
@@ -87,3 +89,11 @@ def test_unknown_years_ahead_includes_next_year_from_november(package_calendar):
     assert unknown_years_ahead(datetime.date(2040, 11, 1)) == [2040, 2041]
     set_calendar_day(date=datetime.date(2041, 1, 1), kind=DayKind.HOLIDAY, name="元旦")
     assert unknown_years_ahead(datetime.date(2040, 11, 1)) == [2040]
+
+
+def test_due_moment_is_the_end_of_the_windows_duty_hours(package_calendar):
+    window = SimpleNamespace(duty_end=datetime.time(17, 30))
+    due = due_moment(at(2026, 11, 20, 19, 30), window=window)  # a Friday evening
+    assert due.astimezone(SHANGHAI) == at(2026, 11, 23, 17, 30)
+    assert due_text(due) == "2026年11月23日 17:30 前"
+    assert due_moment(at(2026, 11, 20, 9), working_days=5).astimezone(SHANGHAI) == at(2026, 11, 27, 17, 0)

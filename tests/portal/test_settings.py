@@ -113,7 +113,7 @@ def test_default_is_sqlite_with_the_in_memory_layer(tmp_path):
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(tmp_path / "db.sqlite3")
     assert values["options"]["transaction_mode"] == "IMMEDIATE"
-    assert values["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert values["layer"] == "chat.inmemory_layer.IndexedInMemoryChannelLayer"
     assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
 
 

@@ -1,9 +1,6 @@
 """In Chromium: a citizen leaves an offline question (留言); an officer answers it from the desk in three lines;
 the citizen gets exactly one SMS notice (outbox of the live server), without the answer's words."""
-import importlib
-import inspect
 import json
-import pkgutil
 import uuid
 
 import pytest
@@ -31,17 +28,6 @@ print(json.dumps([[row.text, row.status] for row in rows]))
 """
 
 
-def chat_calls_the_notice() -> bool:
-    """Return whether the chat actions (a module or a package) call the notice yet."""
-    import chat.actions
-
-    modules = [chat.actions]
-    if hasattr(chat.actions, "__path__"):
-        modules += [importlib.import_module(f"chat.actions.{m.name}") for m in pkgutil.iter_modules(chat.actions.__path__)]
-    return any("notify_offline_answered" in inspect.getsource(module) for module in modules)
-
-
-@pytest.mark.skipif(not chat_calls_the_notice(), reason="chat does not call sms.notices.notify_offline_answered yet")
 def test_offline_question_answered_from_the_desk_sends_one_notice(new_page, live_manage):
     tag = uuid.uuid4().hex[:8]
     people = json.loads(

@@ -98,3 +98,33 @@ def test_offline_question_answered_in_ten_lines_sends_one_text(conversation, cit
     assert notice.template == Template.NOTICE_ANSWERED and notice.subject == f"conversation:{conversation.pk}"
     assert notice.text == "【政务通】您在省公安厅治安户籍的留言已答复，请到“我的咨询”查看：http://127.0.0.1:8000/my/"
     assert "户口迁移" not in notice.text
+
+
+def test_the_officers_first_answer_to_an_offline_question_sends_one_notice(
+    window, citizen, officer, django_capture_on_commit_callbacks
+):
+    from chat import actions as chat_actions
+
+    conversation = chat_actions.open_conversation(citizen=citizen, window=window)
+    with django_capture_on_commit_callbacks(execute=True):
+        chat_actions.send_message(conversation=conversation, sender=citizen, body="户口迁移要带什么材料？", client_id="q")
+    conversation.refresh_from_db()
+    assert conversation.is_offline_question and notices() == []  # nobody on duty: a 留言, no text yet
+    for n in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            chat_actions.send_message(conversation=conversation, sender=officer, body=f"{REPLY}（{n}）", client_id=f"a{n}")
+    [notice] = notices()
+    assert notice.subject == f"conversation:{conversation.pk}" and REPLY not in notice.text
+
+
+def test_a_question_answered_live_sends_no_notice(window, citizen, officer, django_capture_on_commit_callbacks):
+    from chat import actions as chat_actions
+
+    chat_actions.desk_connected(officer=officer, channel_name="desk-1")
+    conversation = chat_actions.open_conversation(citizen=citizen, window=window)
+    with django_capture_on_commit_callbacks(execute=True):
+        chat_actions.send_message(conversation=conversation, sender=citizen, body="户口迁移要带什么材料？", client_id="q")
+        chat_actions.take_conversation(officer=officer, conversation=conversation)
+        chat_actions.send_message(conversation=conversation, sender=officer, body=REPLY, client_id="a")
+    conversation.refresh_from_db()
+    assert conversation.answered_live and notices() == []

@@ -1,0 +1,72 @@
+"""Officers' presence (在线/忙碌/离开/离线): desks, heartbeats, the chosen status and the recorded intervals."""
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import selectors
+from ..events import send_event_on_commit, user_group, window_group
+from ..models import DeskConnection, OfficerPresence, PresenceInterval, PresenceStatus
+from .base import ChatError
+from .queue import offer_queue
+
+
+def sync_presence(officer, now: datetime.datetime, *, ended_at: datetime.datetime | None = None) -> None:
+    """Bring the officer's status and intervals in line with their desks and chosen status."""
+    presence, _ = OfficerPresence.objects.select_for_update().get_or_create(officer=officer)
+    has_desk = DeskConnection.objects.filter(officer=officer, last_heartbeat__gte=selectors.presence_cutoff(now)).exists()
+    status = presence.chosen_status if has_desk else PresenceStatus.OFFLINE
+    if status == presence.status:
+        return
+    PresenceInterval.objects.filter(officer=officer, ended_at__isnull=True).update(ended_at=ended_at or now)
+    if status != PresenceStatus.OFFLINE:
+        PresenceInterval.objects.create(officer=officer, status=status, started_at=now)
+    presence.status = status
+    presence.since = now
+    presence.save(update_fields=["status", "since"])
+    send_event_on_commit([user_group(officer.id)], "presence.changed", {"status": status})
+    for window_id in officer.windows.values_list("id", flat=True):
+        send_event_on_commit([window_group(window_id)], "window.presence", {"window": window_id})
+    if status == PresenceStatus.ONLINE:
+        for window in officer.windows.filter(is_active=True):
+            offer_queue(window)
+
+
+@transaction.atomic
+def desk_connected(*, officer, channel_name: str) -> OfficerPresence:
+    """Record a desk that opened; the officer is on line from now."""
+    now = timezone.now()
+    DeskConnection.objects.update_or_create(
+        channel_name=channel_name, defaults={"officer": officer, "last_heartbeat": now}
+    )
+    sync_presence(officer, now)
+    return OfficerPresence.objects.get(officer=officer)
+
+
+@transaction.atomic
+def desk_heartbeat(*, officer, channel_name: str) -> None:
+    """Record that a desk is still open."""
+    now = timezone.now()
+    updated = DeskConnection.objects.filter(channel_name=channel_name).update(last_heartbeat=now)
+    if not updated:
+        DeskConnection.objects.create(officer=officer, channel_name=channel_name, last_heartbeat=now)
+    sync_presence(officer, now)
+
+
+@transaction.atomic
+def desk_disconnected(*, officer, channel_name: str) -> None:
+    """Forget a desk that closed; the officer goes offline with their last one."""
+    DeskConnection.objects.filter(channel_name=channel_name).delete()
+    sync_presence(officer, timezone.now())
+
+
+@transaction.atomic
+def set_status(*, officer, status) -> OfficerPresence:
+    """Set the status an officer chose on the desk: 在线, 忙碌 or 离开."""
+    if status not in (PresenceStatus.ONLINE, PresenceStatus.BUSY, PresenceStatus.AWAY):
+        raise ChatError("请选择 在线、忙碌 或 离开。")
+    presence, _ = OfficerPresence.objects.select_for_update().get_or_create(officer=officer)
+    presence.chosen_status = status
+    presence.save(update_fields=["chosen_status"])
+    sync_presence(officer, timezone.now())
+    return OfficerPresence.objects.get(officer=officer)
