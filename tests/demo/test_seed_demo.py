@@ -22,12 +22,6 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def lexical_faq_index(monkeypatch):
-    """Index the FAQ demo content without the embedding model: a minute per run otherwise."""
-    monkeypatch.setenv("FAQ_DISABLE_EMBEDDINGS", "1")
-
-
 def seed(*args) -> str:
     out = io.StringIO()
     call_command("seed_demo", *args, stdout=out, stderr=out)
