@@ -54,12 +54,15 @@ test: setup static
 
 test-sqlite: venv
 	@echo "==> Test suite on SQLite (unit, consumer, service and e2e tests)"
-	$(PY) -m pytest --durations=10 $(ARGS)
+	$(PY) -m pytest --durations=15 $(ARGS)
 
 # Outside CI, a machine without PostgreSQL gets a notice and this stage is skipped; in CI it fails.
+# Tests marked engine_independent ran on SQLite already; PG_WORKERS pytest-xdist workers (docs/testing.md).
+PG_WORKERS ?= 2
 test-postgres: venv
-	@echo "==> Database tests again on a throwaway PostgreSQL"
-	$(PY) -m tests.services postgres -- $(PY) -m pytest -m "not e2e" --db-tests-only --durations=5 $(ARGS)
+	@echo "==> Database tests again on a throwaway PostgreSQL ($(PG_WORKERS) workers)"
+	$(PY) -m tests.services postgres -- $(PY) -m pytest -m "not e2e and not engine_independent" --db-tests-only \
+		$(if $(filter-out 0 1,$(PG_WORKERS)),-n $(PG_WORKERS)) --durations=15 $(ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles
