@@ -1,9 +1,10 @@
 """SQLite template databases for the suite, built once and kept under var/test-cache/.
 
 A template (a migrated database, or one with `seed_demo` loaded for the live server) is named after a
-fingerprint of everything that can change what migrate and seed_demo write: the apps' code, migrations and
-fixtures, requirements.txt, and the day (seed_demo stamps rows with the current time). Tests, templates,
-static files, docs and benchmarks are left out, so editing them reuses the template. Tests copy a
+fingerprint of everything that can change what migrate and seed_demo write: the apps' folders (code,
+migrations, fixtures), manage.py, requirements.txt, and the day (seed_demo stamps rows with the current
+time). Tests, templates, static files, docs, benchmarks and deploy/ are left out, so editing them reuses
+the template. Tests copy a
 template; they never write to it.
 """
 from __future__ import annotations
@@ -26,12 +27,14 @@ IGNORED = {
     ".ci", ".git", ".pytest_cache", ".venv", "bench", "deploy", "docs", "node_modules", "screenshots",
     "static", "staticfiles", "templates", "tests", "var",
 }
+# Of the files at the top, these two (not the Makefile, pytest.ini, README, the dev database).
+TOP_LEVEL_FILES = {"manage.py", "requirements.txt"}
 KEEP = 3  # templates of each kind kept, newest first (other branches, earlier code)
 
 
 def _source_files() -> Iterator[Path]:
     for top in sorted(PROJECT_DIR.iterdir()):
-        if top.name in IGNORED or top.name.startswith("db.sqlite3") or top.suffix == ".md":
+        if top.name in IGNORED or (top.is_file() and top.name not in TOP_LEVEL_FILES):
             continue
         paths = [top] if top.is_file() else sorted(top.rglob("*"))
         for path in paths:
