@@ -52,8 +52,8 @@ test: setup static
 	@$(MAKE) --no-print-directory test-postgres
 	@echo "==> All test stages passed"
 
-# pytest-xdist workers of the SQLite tests without a browser and of the PostgreSQL stage; 1 runs them in
-# one process. Two measured faster than one on the 2-core machine, idle or busy (docs/testing.md).
+# pytest-xdist workers for the SQLite tests without a browser (1: one process). On the 2-core machine two
+# were faster there, and slower for the PostgreSQL stage, which runs in one process (docs/testing.md).
 WORKERS ?= 2
 XDIST = $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS))
 
@@ -70,7 +70,7 @@ test-sqlite: venv
 test-postgres: venv
 	@echo "==> Database tests again on a throwaway PostgreSQL"
 	$(PY) -m tests.services postgres -- $(PY) -m pytest -m "not e2e and not engine_independent" --db-tests-only \
-		$(XDIST) --durations=15 $(ARGS)
+		--durations=15 $(ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles
