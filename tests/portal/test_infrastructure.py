@@ -1,6 +1,8 @@
 """The test services themselves: real Redis, PostgreSQL, daphne and Chromium start, work and go away."""
+import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from urllib.parse import urlsplit
@@ -116,3 +118,41 @@ def test_the_suite_does_not_leak_service_urls_into_child_processes():
 
     assert "DATABASE_URL" not in child and "REDIS_URL" not in child
     assert child["SQLITE_PATH"] == "/tmp/x.sqlite3"
+
+
+# The suite's own set-up: cached template databases, progress instead of a silent wait -----------
+def test_a_template_database_is_rebuilt_when_the_code_changes_not_when_a_test_does(tmp_path, monkeypatch):
+    from tests.support import databases
+
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "faq" / "models.py").write_text("A = 1\n")
+    (tmp_path / "tests" / "test_faq.py").write_text("def test(): pass\n")
+    monkeypatch.setattr(databases, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(databases, "CACHE_DIR", tmp_path / "var" / "test-cache")
+    built = []
+
+    def build(path):
+        built.append(path)
+        sqlite3.connect(path).close()
+
+    first = databases.cached_template("seeded", build)
+    (tmp_path / "tests" / "test_faq.py").write_text("def test(): assert True\n")
+    assert databases.cached_template("seeded", build) == first and len(built) == 1
+
+    (tmp_path / "faq" / "models.py").write_text("A = 2\n")
+    second = databases.cached_template("seeded", build)
+    assert second != first and len(built) == 2 and second.exists()
+
+
+def test_a_slow_command_reports_progress_and_a_dead_server_fails_at_once_with_its_log(migrated_sqlite):
+    lines = []
+    manage("shell", "-c", "import time; time.sleep(3)", env={"SQLITE_PATH": migrated_sqlite},
+           progress=lines.append, progress_every=1)
+    assert lines and "still running" in lines[0]
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="exited with"):
+        with daphne_server({"SQLITE_PATH": migrated_sqlite, "DJANGO_SETTINGS_MODULE": "no_such.settings"}, timeout=900):
+            pass
+    assert time.monotonic() - started < 300  # not the 900 s limit: the process died, so the wait ends

@@ -4,29 +4,30 @@ Idempotent: rows are keyed on natural keys (department name, department and wind
 username, window and reply title), so a second run changes nothing. Passwords are set only when
 an account is created, so a demo user who changed theirs keeps it. The FAQ demo content
 (faq/fixtures/faq_demo.jsonl) is imported published, only the entries whose key is not in the
-database yet, so entries edited or withdrawn by a curator stay as they are.
+database yet, so entries edited or withdrawn by a curator stay as they are. Their sentence vectors
+come from faq/fixtures/faq_demo_vectors.npz (demo/faq_vectors.py); the model embeds only texts the
+file lacks.
 """
 
 import os
-from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
 from chat.models import CannedReply
-from demo import demo_data
+from demo import demo_data, faq_vectors
 from demo.history import generate_history
 from departments.actions import seed_calendar_from_package
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
 from portal.actions import create_staff_user, make_supervisor_member, mark_demo_accounts, register_citizen
 from faq.actions import FaqError, import_entries
+from faq.engine import embedder as embedding
 from faq.importing import ImportProblems, read_records
 from faq.models import Entry
 from portal.models import Role, User
 
-FAQ_DEMO_FILE = Path(settings.BASE_DIR) / "faq" / "fixtures" / "faq_demo.jsonl"
+FAQ_DEMO_FILE = faq_vectors.FAQ_DEMO_FILE
 
 class Command(BaseCommand):
     help = "载入演示数据：工作日历、16 个省级部门及其窗口、演示账号、常用回复和常见问题（可重复运行）。"
@@ -68,7 +69,7 @@ class Command(BaseCommand):
             self.generate_history(history_days, scale)
 
     def seed_faq(self, *, verbosity: int = 1) -> None:
-        """Import the FAQ demo entries not in the database yet, published (the first run embeds them)."""
+        """Import the FAQ demo entries not in the database yet, published, with their precomputed vectors."""
         try:
             records = read_records(FAQ_DEMO_FILE.read_text(encoding="utf-8").splitlines())
         except OSError as error:
@@ -80,12 +81,20 @@ class Command(BaseCommand):
         if missing:
             # Batches embed in parallel across texts: use every core, as faq_import does.
             os.environ.setdefault("FAQ_EMBEDDING_THREADS", str(os.cpu_count() or 1))
-            self.stdout.write(f"常见问题：导入演示内容 {len(missing)} 条（计算检索向量，首次约需一分钟）…")
+            self.stdout.write(f"常见问题：导入演示内容 {len(missing)} 条…")
+            model = embedding.get_embedder()
+            computed = model.computed if model else 0
             with tqdm(total=len(missing), desc="常见问题", unit="条", disable=verbosity == 0) as bar:
                 try:
-                    import_entries(records=missing, published=True, progress=bar.update)
+                    with embedding.precomputed(faq_vectors.load()):
+                        import_entries(records=missing, published=True, progress=bar.update)
                 except FaqError as error:
                     raise CommandError(f"常见问题演示内容未导入：{error.message}") from None
+            if model and model.computed > computed:
+                self.stdout.write(
+                    f"有 {model.computed - computed} 段文本不在 {faq_vectors.FAQ_DEMO_VECTORS.name} 中，已现算向量"
+                    "（manage.py demo_faq_vectors 可更新该文件）"
+                )
         self.stdout.write(
             f"常见问题 {Entry.objects.count()} 条，已发布 {Entry.objects.filter(is_published=True).count()} 条"
             f"（演示内容新增 {len(missing)} 条）"
