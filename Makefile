@@ -48,6 +48,7 @@ run: setup
 # The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL (see docs/testing.md).
 # Collected static files too: WhiteNoise warns in every request test when STATIC_ROOT does not exist.
 test: setup static
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 	@echo "==> All test stages passed"

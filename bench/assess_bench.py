@@ -43,9 +43,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from chat.models import Conversation, Message  # noqa: E402
+from demo.history import generate_history  # noqa: E402
 from oversight import dashboard, exports, figures  # noqa: E402
 from oversight.actions import close_month  # noqa: E402
-from demo.history import generate_history  # noqa: E402
 from oversight.periods import previous_month  # noqa: E402
 
 LIMITS = {"figures_seconds": 5.0, "xlsx_seconds": 10.0, "year_seconds": 10.0}

@@ -27,8 +27,9 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from faq.engine import embedder as embedding  # noqa: E402  (first: sets OPENBLAS_NUM_THREADS)
 import numpy as np  # noqa: E402
+
+from faq.engine import embedder as embedding  # noqa: E402  (first: sets OPENBLAS_NUM_THREADS)
 from faq.engine.dense import DenseIndex  # noqa: E402
 from faq.engine.lexical import BM25Index, default_max_postings  # noqa: E402
 from faq.engine.ranker import rank  # noqa: E402
@@ -116,7 +117,7 @@ def run(size: int, args, model, corpus, rng) -> dict:
     started = time.perf_counter()
     dense = DenseIndex(question, passage, nprobe=args.nprobe)
     dense_s = time.perf_counter() - started
-    log(f"built: lexical {lexical_s:.1f} s, dense {dense_s:.1f} s ({'IVF %d lists, nprobe %d' % (dense.nlist, dense.nprobe) if dense.ivf else 'exact'})")
+    log(f"built: lexical {lexical_s:.1f} s, dense {dense_s:.1f} s ({f'IVF {dense.nlist} lists, nprobe {dense.nprobe}' if dense.ivf else 'exact'})")
     exact = DenseIndex(question, passage, ivf_min_rows=size + 1) if args.exact_check and dense.ivf else None
     del question, passage
     index_mb = (lexical.nbytes + dense.nbytes) / 2**20
@@ -140,7 +141,7 @@ def run(size: int, args, model, corpus, rng) -> dict:
         lexical_ms.append((t4 - t3) * 1000)
         dense_ms.append((time.perf_counter() - t4) * 1000)
         if exact is not None:
-            truth = rank(lexical=lexical, dense=exact, window_ids=window_ids, query=text, embed=lambda _: vector, allowed=published, limit=10)
+            truth = rank(lexical=lexical, dense=exact, window_ids=window_ids, query=text, embed=lambda _, vector=vector: vector, allowed=published, limit=10)
             agree.append(len({h.row for h in hits} & {h.row for h in truth}) / max(1, len(truth)))
             top1.append(bool(truth) and truth[0].row in {h.row for h in hits})
     result = {

@@ -34,6 +34,7 @@ import django  # noqa: E402
 django.setup()
 
 import numpy as np  # noqa: E402
+
 from faq import search  # noqa: E402
 from faq.engine import embedder as embedding  # noqa: E402
 from faq.engine.ranker import DEFAULT_WEIGHTS, Weights, rank  # noqa: E402

@@ -244,7 +244,7 @@ async def drill_slow_reader(setup, chats: Chats, args) -> dict:
     closed = False
     sock.settimeout(2)
     try:
-        while chunk := sock.recv(1 << 20):
+        while sock.recv(1 << 20):
             pass
         closed = True
     except ConnectionResetError:

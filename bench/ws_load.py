@@ -167,7 +167,7 @@ async def _worker(conn, spec: dict) -> None:
         elif command == "close":
             gate = asyncio.Semaphore(500)
 
-            async def close(peer):
+            async def close(peer, gate=gate):
                 async with gate:
                     await peer.close()
 

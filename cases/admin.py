@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from departments.models import Department
 from infra.admin import ReadOnlyMixin
-from infra.privacy import person_label
 from infra.audit import AuditedReadsMixin
+from infra.privacy import person_label
 
 from . import actions, selectors, workflow
 from .models import Case, CaseEvent, CaseStatus

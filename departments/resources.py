@@ -10,14 +10,13 @@ import re
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from import_export import fields, resources, widgets
+from import_export import fields, widgets
 from import_export.forms import SelectableFieldsExportForm
 
 from infra.spreadsheet import SafeModelResource
 
 from . import actions
 from .models import Department, Level, Window
-
 
 # Messages of import-export's widgets that reach the information center untranslated.
 LIBRARY_MESSAGES = {

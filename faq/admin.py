@@ -5,12 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
+from departments.resources import ChineseExportForm, SpreadsheetImportMixin
 from infra.audit import AuditedReadsMixin
 
 from . import actions
 from .models import Entry, Synonym, split_synonyms
-from departments.resources import ChineseExportForm, SpreadsheetImportMixin
-
 from .resources import EntryResource
 
 

@@ -13,7 +13,7 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from import_export import fields, resources, widgets
+from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from departments.models import Department, Window
@@ -23,7 +23,6 @@ from infra.spreadsheet import SafeModelResource
 
 from . import actions
 from .models import Entry, Source
-
 
 SQLITE_PAUSE_EVERY = 50
 

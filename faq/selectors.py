@@ -1,6 +1,5 @@
 """Reads of the knowledge base: searches for citizens and officers, and personal-data flags."""
 import math
-import re
 from dataclasses import dataclass
 
 from django.db.models import QuerySet

@@ -12,11 +12,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 
-from chat import admin as chat_admin
-from infra.client import client_address
-from departments.resources import ChineseExportForm
 from chat.models import Message
+from departments.resources import ChineseExportForm
 from infra.admin import ReadOnlyMixin
+from infra.client import client_address
 from infra.privacy import person_label
 
 from . import actions, dashboard, exports, figures, selectors, wallboard

@@ -264,7 +264,7 @@ def csv_text(report: Report) -> str:
     writer = _SafeWriter(csv.writer(out))
     writer.writerow([title_line(report)])
     figure_headers = None
-    for level, sheet_title, dataset in datasets(report):
+    for _level, sheet_title, dataset in datasets(report):
         headers = list(dataset.headers)
         identity = len(headers) - len(DEFINITIONS_BY_KEY)
         if figure_headers is None:

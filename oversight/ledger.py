@@ -122,7 +122,7 @@ def _clock(epoch: float) -> str:
 
 
 def _moment(epoch: float | None) -> datetime.datetime | None:
-    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
 
 
 def totals(rows: list[LedgerDay]) -> list[LedgerTotal]:

@@ -13,11 +13,11 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     Count,
-    Min,
     ExpressionWrapper,
     F,
     FloatField,
     Func,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -37,15 +37,14 @@ from chat.models import (
     Classification,
     Conversation,
     DeskConnection,
-    Message,
     OfficerPresence,
     PresenceInterval,
     PresenceStatus,
-    SenderKind,
     Status,
     Transfer,
 )
-from departments.models import Department, Window as Window
+from departments.models import Department
+from departments.models import Window as Window
 
 from .models import DEFAULT_WEIGHTS, AssessmentRule, MonthClose, MonthlyFigure
 from .periods import Period

@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from chat.events import send_event_on_commit, user_group
 from infra import audit
+from infra.errors import DomainError
 from infra.second_factor import DEMO_GROUP
 from infra.sessions import session_fingerprint
-
-from infra.errors import DomainError
 
 from .models import Role, User, UserSession
 

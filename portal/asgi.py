@@ -11,9 +11,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from sms import worker as sms_worker  # noqa: E402
-from portal.origin import OriginValidator  # noqa: E402
 from oversight.routing import websocket_urlpatterns as oversight_websockets  # noqa: E402
+from portal.origin import OriginValidator  # noqa: E402
+from sms import worker as sms_worker  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

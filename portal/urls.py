@@ -3,7 +3,6 @@ from django.urls import include, path
 
 from . import rights_views, second_factor, views
 
-
 portal_patterns = [
     path("", views.home, name="home"),
     path("departments/<int:department_id>/", views.department_detail, name="department"),

@@ -16,11 +16,7 @@ from cases import selectors as case_selectors
 from chat import selectors as chat_selectors
 from departments import selectors as department_selectors
 from departments.calendar import due_moment
-
 from infra import ratelimit
-from . import rights_views
-from .actions import register_citizen
-from .forms import LoginForm, RegistrationForm
 from sms import actions as sms_actions
 from sms import selectors as sms_selectors
 from sms.actions import CodeError, normalize_phone
@@ -28,6 +24,7 @@ from sms.models import Purpose
 from sms.notices import notices_enabled, set_notices
 from sms.texts import CODE_MINUTES
 
+from . import rights_views
 from .actions import AccountError, mark_phone_verified, register_citizen, reset_password
 from .forms import CodeLoginForm, LoginForm, PasswordResetForm, RegistrationForm, VerifyPhoneForm
 from .selectors import citizen_with_phone, phone_taken

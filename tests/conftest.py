@@ -265,7 +265,7 @@ def new_page(browser, live_server_url, request):
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda error, n=len(pages): js_errors.append(f"page {n}: {error}"))
+        page.on("pageerror", lambda error, n=len(pages): js_errors.append(f"page {n}: {error}"))  # noqa: B008
         pages.append(page)
         return page
 

@@ -1,11 +1,10 @@
 """Shared factories: plain functions that create rows the way the product does."""
 import itertools
 
-from tests.browser import PASSWORD
-
 from departments.models import Department, Window
 from portal.actions import create_staff_user, register_citizen
 from portal.models import Role
+from tests.browser import PASSWORD
 
 _counter = itertools.count(1)
 

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from chat import actions, selectors
-from departments.calendar import due_moment
 from chat.models import Conversation, Message, PresenceInterval, Status
+from departments.calendar import due_moment
 from tests import factories
 
 

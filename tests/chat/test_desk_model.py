@@ -4,16 +4,17 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.services import missing
 
 MODEL = Path(__file__).resolve().parents[2] / "static" / "js" / "desk-model.js"
 NODE = shutil.which("node") or shutil.which("nodejs")
 
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 
 def run(script: str):
     """Run script with the model's exports in scope as `m`; return what it prints as JSON."""
+    if NODE is None:
+        missing("node is not installed (apt-get install nodejs)")
     program = f"import * as m from {json.dumps(MODEL.as_uri())};\n{script}"
     done = subprocess.run(
         [NODE, "--input-type=module", "-e", program], capture_output=True, text=True, timeout=30, check=True

@@ -1,7 +1,7 @@
 """The working-day calendar: holidays, make-up working days and due times of offline questions."""
 import datetime
-from types import SimpleNamespace
 import zoneinfo
+from types import SimpleNamespace
 
 import pytest
 

@@ -7,10 +7,10 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
+from infra.spreadsheet import safe_cell as neutralise
 from oversight import exports, figures
 from oversight.models import AuditLog
 from oversight.periods import month_period
-from infra.spreadsheet import safe_cell as neutralise
 
 from .conftest import NOW, at
 

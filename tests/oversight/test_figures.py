@@ -4,7 +4,7 @@ import datetime
 import pytest
 
 from oversight import figures
-from oversight.periods import month_period, parse_month, PeriodError
+from oversight.periods import PeriodError, month_period, parse_month
 
 from .conftest import NOW, at, online
 

@@ -7,8 +7,8 @@ from django.db.models import Count, F, Max
 
 from cases.models import Case
 from chat.models import Conversation, Message, PresenceInterval, Transfer
-from oversight import figures
 from demo.history import HistoryError, generate_history
+from oversight import figures
 from oversight.periods import Period
 from portal.models import User
 

@@ -11,11 +11,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import actions as portal_actions
 from chat import actions, store
 from chat.models import Conversation, Status
 from oversight import wallboard
 from oversight.models import AuditLog
+from portal import actions as portal_actions
 from portal.asgi import application
 from tests import factories
 

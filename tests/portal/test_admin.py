@@ -84,15 +84,15 @@ def test_every_model_of_the_console_apps_is_registered():
 def test_supervisor_opens_every_changelist_and_change_form(supervisor_client):
     supervisor = User.objects.get(username="supervisor")
     assert not supervisor.is_superuser
-    for model, model_admin in console_models():
+    for model, _model_admin in console_models():
         info = (model._meta.app_label, model._meta.model_name)
-        changelist = supervisor_client.get(reverse("admin:%s_%s_changelist" % info))
+        changelist = supervisor_client.get(reverse("admin:{}_{}_changelist".format(*info)))
         assert changelist.status_code == 200, f"changelist of {model.__name__}"
         obj = model.objects.first()
         assert obj is not None, f"the demo has no {model.__name__} to open"
-        change = supervisor_client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+        change = supervisor_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
         assert change.status_code == 200, f"change form of {model.__name__}"
-        search = supervisor_client.get(reverse("admin:%s_%s_changelist" % info), {"q": "省公安厅"})
+        search = supervisor_client.get(reverse("admin:{}_{}_changelist".format(*info)), {"q": "省公安厅"})
         assert search.status_code == 200, f"search of {model.__name__}"
     for url in ("admin:departments_department_import", "admin:departments_window_import", "admin:index"):
         assert supervisor_client.get(reverse(url)).status_code == 200

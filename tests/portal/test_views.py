@@ -4,7 +4,6 @@ from django.test import Client
 from django.urls import reverse
 
 from chat import actions
-from portal.models import Role, User
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,6 @@ ONE walk over every admin that exports (found at run time, so a new one cannot b
 assessment download, with hostile text in every place a citizen, an officer or an admin can type.
 """
 import csv
-import datetime
 import io
 
 import openpyxl

@@ -1,5 +1,4 @@
 """Control: every malformed frame or JSON body is answered with a Chinese error, never a crash or a 500."""
-import json
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -56,7 +55,7 @@ async def test_every_hostile_chat_frame_gets_an_error_and_the_socket_stays_open(
             assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), error
         for text in ['{"type":"read","conversation":1,"seq":' + str(10**30) + "}",
                      '{"type":"take","conversation":' + str(10**30) + "}",
-                     '{"type":"message","conversation":%d,"client_id":"d","body":"\\ud800"}' % conversation.id]:
+                     '{"type":"message","conversation":' + str(conversation.id) + ',"client_id":"d","body":"\\ud800"}']:
             await desk.send_to(text_data=text)
             error = await receive_until(desk, "error")
             assert error["code"] in {"bad_frame", "invalid"}, text[:60]

@@ -15,7 +15,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from infra.second_factor import DEMO_GROUP
 from portal.checks import demo_password_check
-from portal.models import Role, User
 from tests import factories
 
 pytestmark = pytest.mark.django_db

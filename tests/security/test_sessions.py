@@ -6,12 +6,12 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from chat import actions
-from oversight.models import AuditLog
 from departments.actions import notify_officer_windows_changed
+from oversight.models import AuditLog
 from portal import actions as portal_actions
 from tests import factories
 
-from .conftest import connect, receive_until, session_cookie
+from .conftest import connect, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

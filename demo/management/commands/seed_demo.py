@@ -11,6 +11,7 @@ file lacks.
 
 import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
@@ -20,11 +21,11 @@ from demo import demo_data, faq_vectors
 from demo.history import generate_history
 from departments.actions import seed_calendar_from_package
 from departments.models import CalendarDay, CalendarYear, Department, Level, Window
-from portal.actions import create_staff_user, make_supervisor_member, mark_demo_accounts, register_citizen
 from faq.actions import FaqError, import_entries
 from faq.engine import embedder as embedding
 from faq.importing import ImportProblems, read_records
 from faq.models import Entry
+from portal.actions import create_staff_user, make_supervisor_member, mark_demo_accounts, register_citizen
 from portal.models import Role, User
 
 FAQ_DEMO_FILE = faq_vectors.FAQ_DEMO_FILE
