@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for 政务通."""
+
 import os
 import sys
 

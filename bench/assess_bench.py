@@ -18,6 +18,7 @@ migrates it, loads seed_demo's departments, windows and officers, generates one 
 Each timing is the best of --repeat runs. Progress goes to stderr; ONE JSON line goes to stdout.
 Limits from issues 5 and 15: figures < 5 s, XLSX < 10 s, year view < 10 s at --scale 100.
 """
+
 import argparse
 import json
 import os
@@ -66,8 +67,12 @@ def machine() -> dict:
     except (OSError, IndexError):
         pass
     return {
-        "cpu": model, "cores": os.cpu_count(), "memory": memory, "python": platform.python_version(),
-        "database": connection.vendor, "sqlite": sqlite3.sqlite_version if connection.vendor == "sqlite" else None,
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "python": platform.python_version(),
+        "database": connection.vendor,
+        "sqlite": sqlite3.sqlite_version if connection.vendor == "sqlite" else None,
     }
 
 
@@ -93,8 +98,7 @@ def frozen_timings(period, repeat: int) -> dict:
             started = time.perf_counter()
             close_month(period=period, actor=None)
             result["close_seconds"] = round(time.perf_counter() - started, 3)
-            result["frozen_xlsx_seconds"] = best_of(
-                repeat, lambda: exports.workbook_bytes(figures.report_for(period)))
+            result["frozen_xlsx_seconds"] = best_of(repeat, lambda: exports.workbook_bytes(figures.report_for(period)))
             result["frozen_year_seconds"] = best_of(repeat, lambda: dashboard.year_context(period.first.year))
             raise _RolledBack
     except _RolledBack:
@@ -129,8 +133,9 @@ def main() -> int:
         target = Path(folder) / "assessment.xlsx"
         xlsx_seconds = best_of(
             args.repeat,
-            lambda: call_command("assess", "--month", period.first.strftime("%Y-%m"), "--xlsx", str(target),
-                                 stdout=log),
+            lambda: call_command(
+                "assess", "--month", period.first.strftime("%Y-%m"), "--xlsx", str(target), stdout=log
+            ),
         )
         xlsx_bytes = target.stat().st_size
     dashboard_seconds = best_of(args.repeat, lambda: dashboard.dashboard_context(period, None))
@@ -153,8 +158,11 @@ def main() -> int:
         "year_seconds": year_seconds,
         **frozen,
         "limits": LIMITS,
-        "ok": (figures_seconds < LIMITS["figures_seconds"] and xlsx_seconds < LIMITS["xlsx_seconds"]
-               and year_seconds < LIMITS["year_seconds"]),
+        "ok": (
+            figures_seconds < LIMITS["figures_seconds"]
+            and xlsx_seconds < LIMITS["xlsx_seconds"]
+            and year_seconds < LIMITS["year_seconds"]
+        ),
     }
     print(json.dumps(result, ensure_ascii=False))
     return 0 if result["ok"] else 1

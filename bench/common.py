@@ -9,6 +9,7 @@
 - ``audit``: compare the database with the recorder (lost and duplicated messages);
 - machine information and percentiles for the JSON line.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,7 @@ TEXT = (
 
 def chinese_body(rng: random.Random, tag: str) -> str:
     start = rng.randrange(len(TEXT) - 64)
-    return f"{TEXT[start:start + 64]}[{tag}]"
+    return f"{TEXT[start : start + 64]}[{tag}]"
 
 
 def machine() -> dict:
@@ -53,8 +54,14 @@ def machine() -> dict:
     mem_kib = 0
     with contextlib.suppress(OSError):
         mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    return {"nproc": os.cpu_count(), "model_name": model, "mem_gib": round(mem_kib / 1048576, 1),
-            "kernel": platform.release(), "python": platform.python_version(), "loadavg_at_start": loadavg()}
+    return {
+        "nproc": os.cpu_count(),
+        "model_name": model,
+        "mem_gib": round(mem_kib / 1048576, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": loadavg(),
+    }
 
 
 def loadavg() -> list[float]:
@@ -74,8 +81,13 @@ def percentiles(values: list[float]) -> dict:
     def at(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
-    return {"n": len(ordered), "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
-            "max_ms": round(ordered[-1] * 1000, 2)}
+    return {
+        "n": len(ordered),
+        "p50_ms": at(0.50),
+        "p95_ms": at(0.95),
+        "p99_ms": at(0.99),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
 
 
 # Population ---------------------------------------------------------------------------------------
@@ -102,12 +114,23 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
     with transaction.atomic():
         department = Department.objects.create(name=f"压测厅{tag}", short_name=f"压测{tag}")
         windows = Window.objects.bulk_create(
-            [Window(department=department, name=f"压测窗口{i}", duty_statement="压测用窗口。", max_concurrent_chats=30000)
-             for i in range(officers)]
+            [
+                Window(
+                    department=department,
+                    name=f"压测窗口{i}",
+                    duty_statement="压测用窗口。",
+                    max_concurrent_chats=30000,
+                )
+                for i in range(officers)
+            ]
         )
         desk_users = User.objects.bulk_create(
-            [User(username=f"b{tag}o{i}", role="officer", display_name=f"压测值班员{i}", password=make_password(None))
-             for i in range(officers)]
+            [
+                User(
+                    username=f"b{tag}o{i}", role="officer", display_name=f"压测值班员{i}", password=make_password(None)
+                )
+                for i in range(officers)
+            ]
         )
         Window.officers.through.objects.bulk_create(
             [Window.officers.through(window_id=w.id, user_id=u.id) for w, u in zip(windows, desk_users)]
@@ -117,25 +140,43 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
             batch_size=batch,
         )
         conversations = Conversation.objects.bulk_create(
-            [Conversation(citizen=c, window=windows[i % officers], officer=desk_users[i % officers], status="active",
-                          queued_at=now, first_question_at=now, assigned_at=now, first_response_at=now,
-                          answered_live=True)
-             for i, c in enumerate(citizen_users)],
+            [
+                Conversation(
+                    citizen=c,
+                    window=windows[i % officers],
+                    officer=desk_users[i % officers],
+                    status="active",
+                    queued_at=now,
+                    first_question_at=now,
+                    assigned_at=now,
+                    first_response_at=now,
+                    answered_live=True,
+                )
+                for i, c in enumerate(citizen_users)
+            ],
             batch_size=batch,
         )
 
         def session(user) -> Session:
-            data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash()}
-            return Session(session_key=get_random_string(32), session_data=SessionStore().encode(data),
-                           expire_date=now + timezone.timedelta(days=2))
+            data = {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
+            }
+            return Session(
+                session_key=get_random_string(32),
+                session_data=SessionStore().encode(data),
+                expire_date=now + timezone.timedelta(days=2),
+            )
 
         desk_sessions = Session.objects.bulk_create([session(u) for u in desk_users])
         citizen_sessions = Session.objects.bulk_create([session(u) for u in citizen_users], batch_size=batch)
     return {
         "officers": [{"id": u.id, "session": s.session_key} for u, s in zip(desk_users, desk_sessions)],
-        "conversations": [{"id": c.id, "officer": i % officers, "session": s.session_key}
-                          for i, (c, s) in enumerate(zip(conversations, citizen_sessions))],
+        "conversations": [
+            {"id": c.id, "officer": i % officers, "session": s.session_key}
+            for i, (c, s) in enumerate(zip(conversations, citizen_sessions))
+        ],
     }
 
 
@@ -146,7 +187,11 @@ def populate(env: dict, citizens: int, officers: int, tag: str) -> dict:
     child.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     result = subprocess.run(
         [PYTHON, "-m", "bench.common", "populate", str(citizens), str(officers), tag],
-        cwd=PROJECT_DIR, env=child, capture_output=True, text=True, timeout=900,
+        cwd=PROJECT_DIR,
+        env=child,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if result.returncode != 0:
         raise RuntimeError(f"populate failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
@@ -158,13 +203,13 @@ def populate(env: dict, citizens: int, officers: int, tag: str) -> dict:
 class Recorder:
     """What the clients of one process saw. Times come from time.monotonic(), shared by all processes."""
 
-    sent: dict = field(default_factory=dict)        # client_id -> (t_first_send, conversation, side)
-    acked: dict = field(default_factory=dict)       # client_id -> (t_ack, seq)
-    delivered: dict = field(default_factory=dict)   # client_id -> (t, "live" | "history") on the other side
-    latencies: list = field(default_factory=list)   # sender -> other side, live deliveries only
+    sent: dict = field(default_factory=dict)  # client_id -> (t_first_send, conversation, side)
+    acked: dict = field(default_factory=dict)  # client_id -> (t_ack, seq)
+    delivered: dict = field(default_factory=dict)  # client_id -> (t, "live" | "history") on the other side
+    latencies: list = field(default_factory=list)  # sender -> other side, live deliveries only
     ack_latencies: list = field(default_factory=list)
-    errors: dict = field(default_factory=dict)      # error code -> count
-    duplicate_frames: int = 0                        # same seq seen twice by one peer (dropped, as the page does)
+    errors: dict = field(default_factory=dict)  # error code -> count
+    duplicate_frames: int = 0  # same seq seen twice by one peer (dropped, as the page does)
     resends: int = 0
     reconnects: int = 0
     gaps: int = 0
@@ -196,9 +241,20 @@ class Peer:
     a ``history`` answer.
     """
 
-    def __init__(self, *, base_url: str | list[str], side: str, session: str, recorder: Recorder,
-                 conversations: list[int], local_addr: str | None = None, reconnect: bool = False,
-                 resend_after: float = 3.0, echo: dict | None = None, ping_every: float = 0):
+    def __init__(
+        self,
+        *,
+        base_url: str | list[str],
+        side: str,
+        session: str,
+        recorder: Recorder,
+        conversations: list[int],
+        local_addr: str | None = None,
+        reconnect: bool = False,
+        resend_after: float = 3.0,
+        echo: dict | None = None,
+        ping_every: float = 0,
+    ):
         # Several URLs: a reconnect tries the next one, as nginx moves on from a dead backend.
         self.base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
         self.base_url = self.base_urls[0]
@@ -210,7 +266,7 @@ class Peer:
             self.path = "/ws/echo/?groups=" + ",".join(echo["join"])
         self.session = session
         self.recorder = recorder
-        self.seen = {c: 0 for c in conversations}      # highest contiguous seq per conversation
+        self.seen = {c: 0 for c in conversations}  # highest contiguous seq per conversation
         self.ahead: dict[int, set[int]] = {c: set() for c in conversations}
         self.pending: dict[str, tuple[int, str]] = {}  # client_id -> (conversation, body), not acked yet
         self.last_sent: dict[str, float] = {}
@@ -239,9 +295,15 @@ class Peer:
         if self.local_addr:
             kwargs["local_addr"] = (self.local_addr, 0)
         self.ws = await websockets.connect(
-            self.ws_url, additional_headers={"Cookie": f"sessionid={self.session}"},
-            origin=self.base_url, open_timeout=timeout, ping_interval=None,
-            compression=None, max_queue=None, proxy=None, **kwargs,
+            self.ws_url,
+            additional_headers={"Cookie": f"sessionid={self.session}"},
+            origin=self.base_url,
+            open_timeout=timeout,
+            ping_interval=None,
+            compression=None,
+            max_queue=None,
+            proxy=None,
+            **kwargs,
         )
         self.up.set()
         self.reader = asyncio.create_task(self._read(self.ws))
@@ -330,8 +392,9 @@ class Peer:
             if self.side == "citizen":
                 await self.ws.send(json.dumps({"type": "resume", "after": self.seen[conversation]}))
             else:
-                await self.ws.send(json.dumps({"type": "resume", "conversation": conversation,
-                                               "after": self.seen[conversation]}))
+                await self.ws.send(
+                    json.dumps({"type": "resume", "conversation": conversation, "after": self.seen[conversation]})
+                )
 
     async def _read(self, ws) -> None:
         try:
@@ -401,7 +464,7 @@ def stored_messages(database: str, prefix: str) -> list[tuple]:
 
     ``database`` is a postgres:// URL or the path of a SQLite file.
     """
-    query = ("SELECT conversation_id, client_id, seq, sender_kind FROM chat_message WHERE client_id LIKE %s")
+    query = "SELECT conversation_id, client_id, seq, sender_kind FROM chat_message WHERE client_id LIKE %s"
     if database.startswith("postgres"):
         import psycopg
 
@@ -427,8 +490,9 @@ def audit(database: str, prefix: str, recorder: Recorder) -> dict:
     stored_seqs: dict[str, set] = {}
     for _conversation, client_id, seq, _kind in rows:
         stored_seqs.setdefault(client_id, set()).add(seq)
-    seq_mismatch = [c for c, (_, seq) in recorder.acked.items()
-                    if c in counts and seq is not None and seq not in stored_seqs[c]]
+    seq_mismatch = [
+        c for c, (_, seq) in recorder.acked.items() if c in counts and seq is not None and seq not in stored_seqs[c]
+    ]
     never_acked = [c for c in recorder.sent if c not in recorder.acked]
     return {
         "sent": len(recorder.sent),

@@ -14,6 +14,7 @@ Queries are the real dev queries (shared/eval/faq_dev_queries.jsonl); each measu
 text with the real model, makes its terms and ranks with faq.engine.ranker.rank, as a search does.
 Progress goes to stderr; one JSON line per size goes to stdout.
 """
+
 import argparse
 import json
 import os
@@ -54,7 +55,9 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{cpu}; {os.cpu_count()} cores; {platform.system()} {platform.machine()}; Python {platform.python_version()}"
+    return (
+        f"{cpu}; {os.cpu_count()} cores; {platform.system()} {platform.machine()}; Python {platform.python_version()}"
+    )
 
 
 def load_corpus(model):
@@ -63,7 +66,10 @@ def load_corpus(model):
     log(f"embedding the {len(rows)} corpus entries (the seeds of the synthetic ones)")
     question = model.passages([r["question"] for r in rows])
     passage = model.passages(
-        [passage_text(department=r["department"], window=r["window"], question=r["question"], answer=r["answer"]) for r in rows]
+        [
+            passage_text(department=r["department"], window=r["window"], question=r["question"], answer=r["answer"])
+            for r in rows
+        ]
     )
     fragments = []
     owners = []
@@ -117,7 +123,9 @@ def run(size: int, args, model, corpus, rng) -> dict:
     started = time.perf_counter()
     dense = DenseIndex(question, passage, nprobe=args.nprobe)
     dense_s = time.perf_counter() - started
-    log(f"built: lexical {lexical_s:.1f} s, dense {dense_s:.1f} s ({f'IVF {dense.nlist} lists, nprobe {dense.nprobe}' if dense.ivf else 'exact'})")
+    log(
+        f"built: lexical {lexical_s:.1f} s, dense {dense_s:.1f} s ({f'IVF {dense.nlist} lists, nprobe {dense.nprobe}' if dense.ivf else 'exact'})"
+    )
     exact = DenseIndex(question, passage, ivf_min_rows=size + 1) if args.exact_check and dense.ivf else None
     del question, passage
     index_mb = (lexical.nbytes + dense.nbytes) / 2**20
@@ -128,7 +136,15 @@ def run(size: int, args, model, corpus, rng) -> dict:
     latencies, embed_ms, lexical_ms, dense_ms, agree, top1 = [], [], [], [], [], []
     for text in sample:
         t0 = time.perf_counter()
-        hits = rank(lexical=lexical, dense=dense, window_ids=window_ids, query=text, embed=model.query, allowed=published, limit=10)
+        hits = rank(
+            lexical=lexical,
+            dense=dense,
+            window_ids=window_ids,
+            query=text,
+            embed=model.query,
+            allowed=published,
+            limit=10,
+        )
         latencies.append((time.perf_counter() - t0) * 1000)
         # The parts again, one after the other, for the breakdown (not in the latency above).
         t1 = time.perf_counter()
@@ -141,7 +157,15 @@ def run(size: int, args, model, corpus, rng) -> dict:
         lexical_ms.append((t4 - t3) * 1000)
         dense_ms.append((time.perf_counter() - t4) * 1000)
         if exact is not None:
-            truth = rank(lexical=lexical, dense=exact, window_ids=window_ids, query=text, embed=lambda _, vector=vector: vector, allowed=published, limit=10)
+            truth = rank(
+                lexical=lexical,
+                dense=exact,
+                window_ids=window_ids,
+                query=text,
+                embed=lambda _, vector=vector: vector,
+                allowed=published,
+                limit=10,
+            )
             agree.append(len({h.row for h in hits} & {h.row for h in truth}) / max(1, len(truth)))
             top1.append(bool(truth) and truth[0].row in {h.row for h in hits})
     result = {
@@ -179,7 +203,9 @@ def main():
     parser.add_argument("--queries", type=int, default=300, help="measured queries per size")
     parser.add_argument("--nprobe", type=int, default=None, help="IVF partitions scanned per query")
     parser.add_argument("--noise", type=float, default=0.02, help="per-component noise of synthetic vectors")
-    parser.add_argument("--exact-check", action="store_true", help="also rank with an exact scan; report top-10 agreement")
+    parser.add_argument(
+        "--exact-check", action="store_true", help="also rank with an exact scan; report top-10 agreement"
+    )
     args = parser.parse_args()
     model = embedding.get_embedder()
     if model is None:

@@ -17,6 +17,7 @@ raises the held-out MRR of both halves.
 window_depth, candidates); unnamed fields keep the shipped values. Progress goes to stderr; one JSON
 line per grid point, then a summary line, go to stdout.
 """
+
 import argparse
 import dataclasses
 import itertools
@@ -82,7 +83,7 @@ def figures(rr: np.ndarray) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", help="JSON Lines queries: {\"query\": ..., \"gold\": [key, ...]}")
+    parser.add_argument("path", help='JSON Lines queries: {"query": ..., "gold": [key, ...]}')
     parser.add_argument("--grid", nargs="*", default=[], metavar="FIELD=V1,V2", help="weights to try")
     args = parser.parse_args()
 
@@ -107,7 +108,10 @@ def main() -> None:
         rr = reciprocal_ranks(index, queries, vectors, gold_rows, weights)
         results.append((weights, rr))
         point = {name: getattr(weights, name) for name in FIELDS}
-        print(json.dumps({"weights": point, "all": figures(rr), "even": figures(rr[even]), "odd": figures(rr[~even])}), flush=True)
+        print(
+            json.dumps({"weights": point, "all": figures(rr), "even": figures(rr[even]), "odd": figures(rr[~even])}),
+            flush=True,
+        )
 
     summary = {}
     for chosen_on, mask in (("even", even), ("odd", ~even)):

@@ -10,6 +10,7 @@ Embeddings are off (FAQ_DISABLE_EMBEDDINGS=1): 10,000 entries embed in about an 
 2-core machine, and the embedding runs outside any transaction anyway; what this measures is how long
 the database is held and whether logins get through meanwhile.
 """
+
 import argparse
 import csv
 import http.cookiejar
@@ -78,7 +79,9 @@ def login_once(base: str, phone: str) -> tuple[int, float]:
         page = opener.open(f"{base}/accounts/login/", timeout=60).read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": phone, "password": PASSWORD}).encode()
-        request = urllib.request.Request(f"{base}/accounts/login/", data=body, headers={"Referer": f"{base}/accounts/login/"})
+        request = urllib.request.Request(
+            f"{base}/accounts/login/", data=body, headers={"Referer": f"{base}/accounts/login/"}
+        )
         reply = opener.open(request, timeout=60)
         ok = reply.status == 200 and "/accounts/login/" not in reply.url
         return (200 if ok else 400), time.perf_counter() - started
@@ -109,13 +112,24 @@ def main() -> None:
         writer.writerow(["编号", "部门", "窗口", "问题", "答复", "已发布"])
         for n in range(args.entries):
             department, window = places[n % len(places)]
-            writer.writerow([f"bench-{n:05d}", department, window, f"第{n}号测试问题：{window}业务如何办理？",
-                             f"您好！第{n}号答复：请携带身份证到{department}{window}窗口办理。", "是"])
+            writer.writerow(
+                [
+                    f"bench-{n:05d}",
+                    department,
+                    window,
+                    f"第{n}号测试问题：{window}业务如何办理？",
+                    f"您好！第{n}号答复：请携带身份证到{department}{window}窗口办理。",
+                    "是",
+                ]
+            )
 
     port = free_port()
     server = subprocess.Popen(
         [str(Path(PY).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-        cwd=ROOT, env=env(args.db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env(args.db),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -140,7 +154,10 @@ def main() -> None:
         started = time.perf_counter()
         done = subprocess.run(
             [PY, "manage.py", "shell", "-c", IMPORT.format(path=str(path))],
-            cwd=ROOT, env=env(args.db), capture_output=True, text=True,
+            cwd=ROOT,
+            env=env(args.db),
+            capture_output=True,
+            text=True,
         )
         elapsed = time.perf_counter() - started
         stop.set()
@@ -150,16 +167,21 @@ def main() -> None:
             raise SystemExit(done.stderr[-3000:])
         figures = json.loads(done.stdout.split("RESULT ", 1)[1])
         latencies = sorted(t for _, t in results)
-        print(json.dumps({
-            "entries": args.entries,
-            **figures,
-            "import_process_s": round(elapsed, 1),
-            "logins": len(results),
-            "login_failures": sum(1 for code, _ in results if code != 200),
-            "login_failure_codes": sorted({code for code, _ in results if code != 200}),
-            "login_p50_ms": round(statistics.median(latencies) * 1000),
-            "login_max_ms": round(latencies[-1] * 1000),
-        }, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "entries": args.entries,
+                    **figures,
+                    "import_process_s": round(elapsed, 1),
+                    "logins": len(results),
+                    "login_failures": sum(1 for code, _ in results if code != 200),
+                    "login_failure_codes": sorted({code for code, _ in results if code != 200}),
+                    "login_p50_ms": round(statistics.median(latencies) * 1000),
+                    "login_max_ms": round(latencies[-1] * 1000),
+                },
+                ensure_ascii=False,
+            )
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -14,6 +14,7 @@ duplicated (a client_id stored twice) must both be 0.
 "back" is the time from the repair (or the fault, when nothing is repaired) until every client has had
 a message acknowledged again. One JSON line per drill, then a Markdown table for docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,15 +53,26 @@ class Chats:
         self.desks = []
         for index, desk in enumerate(population["officers"]):
             mine = [c["id"] for c in population["conversations"] if c["officer"] == index]
-            self.desks.append(Peer(base_url=urls[index % len(urls):] + urls[:index % len(urls)], side="officer",
-                                   session=desk["session"], recorder=self.recorder, conversations=mine,
-                                   reconnect=True))
+            self.desks.append(
+                Peer(
+                    base_url=urls[index % len(urls) :] + urls[: index % len(urls)],
+                    side="officer",
+                    session=desk["session"],
+                    recorder=self.recorder,
+                    conversations=mine,
+                    reconnect=True,
+                )
+            )
         self.citizens = {}
         for n, conversation in enumerate(population["conversations"]):
             shift = (n + 1) % len(urls)
             self.citizens[conversation["id"]] = Peer(
-                base_url=urls[shift:] + urls[:shift], side="citizen", session=conversation["session"],
-                recorder=self.recorder, conversations=[conversation["id"]], reconnect=True,
+                base_url=urls[shift:] + urls[:shift],
+                side="citizen",
+                session=conversation["session"],
+                recorder=self.recorder,
+                conversations=[conversation["id"]],
+                reconnect=True,
             )
         self.count = 0
         self.task: asyncio.Task | None = None
@@ -188,13 +200,22 @@ async def drill_offline(setup, chats: Chats, args) -> dict:
     back = time.monotonic()
     await citizen.open()
     await citizen.resume()
-    missing = lambda: [c for c, (_t, conv, side) in chats.recorder.sent.items()  # noqa: E731
-                       if conv == conversation and side == "officer" and c not in chats.recorder.delivered]
+    def missing():
+        return [
+            c
+            for c, (_t, conv, side) in chats.recorder.sent.items()
+            if conv == conversation and side == "officer" and c not in chats.recorder.delivered
+        ]
+
     while missing() and time.monotonic() - back < 30:
         await asyncio.sleep(0.05)
     chats.paused.discard(conversation)
-    return {"outage_s": away, "sent_while_offline": sent, "history_after_s": round(time.monotonic() - back, 3),
-            "restored_at": back}
+    return {
+        "outage_s": away,
+        "sent_while_offline": sent,
+        "history_after_s": round(time.monotonic() - back, 3),
+        "restored_at": back,
+    }
 
 
 async def drill_postgres_restart(setup, chats: Chats, args) -> dict:
@@ -213,9 +234,11 @@ async def drill_slow_reader(setup, chats: Chats, args) -> dict:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
-        (f"GET /ws/chat/{conversation['id']}/ HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-         f"Origin: http://localhost:{port}\r\nCookie: sessionid={conversation['session']}\r\n\r\n").encode()
+        (
+            f"GET /ws/chat/{conversation['id']}/ HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: http://localhost:{port}\r\nCookie: sessionid={conversation['session']}\r\n\r\n"
+        ).encode()
     )
     answer = sock.recv(1024)
     if b" 101 " not in answer.split(b"\r\n", 1)[0]:
@@ -256,9 +279,15 @@ async def drill_slow_reader(setup, chats: Chats, args) -> dict:
     # Its messages are stored; the slow citizen never read them, so they do not count in the audit.
     for client_id in [c for c in desk.recorder.sent if "slow-" in c]:
         desk.recorder.delivered[client_id] = (time.monotonic(), "history")
-    return {"outage_s": 0, "long_answers_sent": sent, "bytes_queued_for_reader": sent * len(long_answer.encode()),
-            "daphne_rss_growth_kib_peak": peak, "daphne_rss_growth_kib_end": samples[-1][1] if samples else 0,
-            "rss_samples": samples[::max(1, len(samples) // 10)], "socket_closed_by_server": closed}
+    return {
+        "outage_s": 0,
+        "long_answers_sent": sent,
+        "bytes_queued_for_reader": sent * len(long_answer.encode()),
+        "daphne_rss_growth_kib_peak": peak,
+        "daphne_rss_growth_kib_end": samples[-1][1] if samples else 0,
+        "rss_samples": samples[:: max(1, len(samples) // 10)],
+        "socket_closed_by_server": closed,
+    }
 
 
 DRILLS = {
@@ -292,11 +321,20 @@ async def run_drill(name: str, setup: Setup, args) -> dict:
     result = audit(setup.database, prefix, chats.recorder)
     await chats.close()
     return {
-        "drill": name, "lost": result["lost"], "duplicated": result["duplicated"], "back_s": back,
-        "back_from_fault_s": chats.back_after(fault_at), "settle_s": round(settle, 2),
-        "sent": result["sent"], "stored": result["stored"], "acked": result["acked"],
-        "resends": chats.recorder.resends, "reconnects": chats.recorder.reconnects, "gaps": chats.recorder.gaps,
-        "from_history": result["delivered_from_history"], "errors": chats.recorder.errors,
+        "drill": name,
+        "lost": result["lost"],
+        "duplicated": result["duplicated"],
+        "back_s": back,
+        "back_from_fault_s": chats.back_after(fault_at),
+        "settle_s": round(settle, 2),
+        "sent": result["sent"],
+        "stored": result["stored"],
+        "acked": result["acked"],
+        "resends": chats.recorder.resends,
+        "reconnects": chats.recorder.reconnects,
+        "gaps": chats.recorder.gaps,
+        "from_history": result["delivered_from_history"],
+        "errors": chats.recorder.errors,
         "lost_detail": {k: result[k] for k in ("lost_acked_not_stored", "lost_stored_not_delivered", "examples")},
         **details,
     }
@@ -314,8 +352,10 @@ def repair(stack: Stack) -> None:
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| drill | lost | duplicated | clients back (s after repair) | messages | resends | reconnects | notes |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| drill | lost | duplicated | clients back (s after repair) | messages | resends | reconnects | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         notes = []
         if r.get("outage_s"):
@@ -323,15 +363,19 @@ def table(results: list[dict]) -> str:
         if "sent_while_offline" in r:
             notes.append(f"{r['sent_while_offline']} sent while offline, history {r['history_after_s']} s after return")
         if "daphne_rss_growth_kib_peak" in r:
-            notes.append(f"{r['long_answers_sent']} answers ({r['bytes_queued_for_reader'] // 1024} KiB) unread; "
-                         f"daphne RSS +{r['daphne_rss_growth_kib_peak']} KiB peak, closed by server: "
-                         f"{r['socket_closed_by_server']}")
+            notes.append(
+                f"{r['long_answers_sent']} answers ({r['bytes_queued_for_reader'] // 1024} KiB) unread; "
+                f"daphne RSS +{r['daphne_rss_growth_kib_peak']} KiB peak, closed by server: "
+                f"{r['socket_closed_by_server']}"
+            )
         if "dropped_before_ack" in r:
             notes.append(f"{r['dropped_before_ack']} sockets dropped before the ack")
         if r.get("errors"):
             notes.append(f"errors {r['errors']}")
-        lines.append(f"| {r['drill']} | {r['lost']} | {r['duplicated']} | {r['back_s']} | {r['sent']} | "
-                     f"{r['resends']} | {r['reconnects']} | {'; '.join(notes)} |")
+        lines.append(
+            f"| {r['drill']} | {r['lost']} | {r['duplicated']} | {r['back_s']} | {r['sent']} | "
+            f"{r['resends']} | {r['reconnects']} | {'; '.join(notes)} |"
+        )
     return "\n".join(lines)
 
 
@@ -370,8 +414,16 @@ def main() -> int:
             print(json.dumps(result, ensure_ascii=False), flush=True)
             results.append(result)
             repair(stack)
-    print(json.dumps({"bench": "faults", "command": " ".join(["python", "-m", "bench.faults", *sys.argv[1:]]),
-                      "machine": machine()}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "bench": "faults",
+                "command": " ".join(["python", "-m", "bench.faults", *sys.argv[1:]]),
+                "machine": machine(),
+            },
+            ensure_ascii=False,
+        )
+    )
     print(table(results))
     return 0 if all(r["lost"] == 0 and r["duplicated"] == 0 for r in results) else 1
 

@@ -7,6 +7,7 @@ Each channel is one open page: it is in its own group (its conversation) and in 
 plus that page's receive (the chat message path), and a group_send to the shared group of 200 plus the
 200 receives (a queue change). Prints ONE JSON line.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ async def measure(layer_class, channels: int, rounds: int = 2000) -> dict:
     one = (time.process_time() - started) / rounds * 1e6
     started = time.process_time()
     for _ in range(rounds // 20):
-        await layer.group_send("queue.1", {"type": "queue.head", "head": {"window": 1, "head": 1, "tail": 200, "gaps": []}})
+        await layer.group_send(
+            "queue.1", {"type": "queue.head", "head": {"window": 1, "head": 1, "tail": 200, "gaps": []}}
+        )
         for name in names[:200]:
             await layer.receive(name)
     fan_out = (time.process_time() - started) / (rounds // 20) * 1e6

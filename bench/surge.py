@@ -17,6 +17,7 @@ answers after 3-10 s and closes 5-15 s later, as people do. Measured:
 - server CPU per arrival, frames the clients received per arrival (by type), client CPU.
 Prints progress to stderr and ONE JSON line to stdout. Every server it starts is stopped on the way out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,11 +68,18 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
     now = timezone.now()
     with transaction.atomic():
         department = Department.objects.create(name=f"人事厅{tag}", short_name=f"人事{tag}")
-        window = Window.objects.create(department=department, name="公务员考录", duty_statement="考试报名咨询。",
-                                       max_concurrent_chats=10, auto_assign=True)
+        window = Window.objects.create(
+            department=department,
+            name="公务员考录",
+            duty_statement="考试报名咨询。",
+            max_concurrent_chats=10,
+            auto_assign=True,
+        )
         desk_users = User.objects.bulk_create(
-            [User(username=f"s{tag}o{i}", role="officer", display_name=f"值班员{i}", password=make_password(None))
-             for i in range(officers)]
+            [
+                User(username=f"s{tag}o{i}", role="officer", display_name=f"值班员{i}", password=make_password(None))
+                for i in range(officers)
+            ]
         )
         window.officers.add(*desk_users)
         citizen_users = User.objects.bulk_create(
@@ -84,10 +92,16 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
         )
 
         def session(user) -> Session:
-            data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash()}
-            return Session(session_key=get_random_string(32), session_data=SessionStore().encode(data),
-                           expire_date=now + timezone.timedelta(days=2))
+            data = {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
+            }
+            return Session(
+                session_key=get_random_string(32),
+                session_data=SessionStore().encode(data),
+                expire_date=now + timezone.timedelta(days=2),
+            )
 
         desk_sessions = Session.objects.bulk_create([session(u) for u in desk_users])
         citizen_sessions = Session.objects.bulk_create([session(u) for u in citizen_users], batch_size=2000)
@@ -101,8 +115,14 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
 def populate(env: dict, citizens: int, officers: int, tag: str) -> dict:
     child = dict(os.environ, **{k: str(v) for k, v in env.items()})
     child.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    result = subprocess.run([PYTHON, "-m", "bench.surge", "populate", str(citizens), str(officers), tag],
-                            cwd=PROJECT_DIR, env=child, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [PYTHON, "-m", "bench.surge", "populate", str(citizens), str(officers), tag],
+        cwd=PROJECT_DIR,
+        env=child,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"populate failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -110,8 +130,10 @@ def populate(env: dict, citizens: int, officers: int, tag: str) -> dict:
 
 def waiting_in_database(database: str, window_id: int) -> list[tuple[int, int]]:
     """Return (conversation id, ticket) of those waiting at the window, in queue order."""
-    query = ("SELECT id, ticket FROM chat_conversation WHERE window_id = %s AND status = 'queued' "
-             "AND first_question_at IS NOT NULL ORDER BY ticket, id")
+    query = (
+        "SELECT id, ticket FROM chat_conversation WHERE window_id = %s AND status = 'queued' "
+        "AND first_question_at IS NOT NULL ORDER BY ticket, id"
+    )
     if database.startswith("postgres"):
         import psycopg
 
@@ -128,8 +150,18 @@ LAST_FRAME = [0.0]  # when any socket last received a frame, to wait for the ser
 class Socket:
     """One page's websocket: sends frames, hands each received frame to on_frame, counts frame types."""
 
-    def __init__(self, url: str, path: str, session: str, on_frame, frames: dict, *, keepalive: dict,
-                 every: float, on_reopen=None):
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        session: str,
+        on_frame,
+        frames: dict,
+        *,
+        keepalive: dict,
+        every: float,
+        on_reopen=None,
+    ):
         self.url, self.path, self.session, self.on_frame, self.frames = url, path, session, on_frame, frames
         self.keepalive, self.every, self.on_reopen = keepalive, every, on_reopen
         self.ws = None
@@ -141,9 +173,14 @@ class Socket:
         import websockets
 
         self.ws = await websockets.connect(
-            self.url.replace("http://", "ws://") + self.path, additional_headers={"Cookie": f"sessionid={self.session}"},
-            origin=self.url.replace("127.0.0.1", "localhost"), open_timeout=60, ping_interval=None,
-            compression=None, max_queue=None, proxy=None,
+            self.url.replace("http://", "ws://") + self.path,
+            additional_headers={"Cookie": f"sessionid={self.session}"},
+            origin=self.url.replace("127.0.0.1", "localhost"),
+            open_timeout=60,
+            ping_interval=None,
+            compression=None,
+            max_queue=None,
+            proxy=None,
         )
         self.reader = asyncio.create_task(self._read())
         if self.pinger is None:
@@ -214,12 +251,20 @@ def take_delivery(recorder: Recorder, prefix: str, message: dict, now: float, ho
 class Citizen:
     def __init__(self, spec: dict, url: str, recorder: Recorder, frames: dict, prefix: str):
         self.conversation = spec["conversation"]
-        self.socket = Socket(url, f"/ws/chat/{self.conversation}/", spec["session"], self.on_frame, frames,
-                             keepalive={"type": "ping"}, every=30, on_reopen=self.resume)
+        self.socket = Socket(
+            url,
+            f"/ws/chat/{self.conversation}/",
+            spec["session"],
+            self.on_frame,
+            frames,
+            keepalive={"type": "ping"},
+            every=30,
+            on_reopen=self.resume,
+        )
         self.recorder, self.prefix = recorder, prefix
-        self.places: list[tuple[float, int]] = []   # (time, place) as shown
+        self.places: list[tuple[float, int]] = []  # (time, place) as shown
         self.arrived_at: float | None = None
-        self.served_at: float | None = None         # heard that an officer took the chat
+        self.served_at: float | None = None  # heard that an officer took the chat
         self.first_answer_at: float | None = None
         self.status = "queued"
 
@@ -232,7 +277,9 @@ class Citizen:
         client_id = f"{self.prefix}q{self.conversation}"
         self.arrived_at = time.monotonic()
         self.recorder.sent[client_id] = (self.arrived_at, self.conversation, "citizen")
-        await self.socket.send({"type": "message", "client_id": client_id, "body": "公务员考试什么时候报名？需要什么材料？"})
+        await self.socket.send(
+            {"type": "message", "client_id": client_id, "body": "公务员考试什么时候报名？需要什么材料？"}
+        )
 
     def on_frame(self, frame: dict, now: float) -> None:
         kind = frame.get("type")
@@ -259,8 +306,9 @@ class Officer:
 
     def __init__(self, spec: dict, url: str, recorder: Recorder, frames: dict, prefix: str, rng: random.Random):
         self.id = spec["id"]
-        self.socket = Socket(url, "/ws/desk/", spec["session"], self.on_frame, frames,
-                             keepalive={"type": "heartbeat"}, every=20)
+        self.socket = Socket(
+            url, "/ws/desk/", spec["session"], self.on_frame, frames, keepalive={"type": "heartbeat"}, every=20
+        )
         self.recorder, self.prefix, self.rng = recorder, prefix, rng
         self.serving: set[int] = set()
         self.working = True
@@ -293,8 +341,14 @@ class Officer:
             return
         client_id = f"{self.prefix}a{conversation}"
         self.recorder.sent[client_id] = (time.monotonic(), conversation, "officer")
-        await self.socket.send({"type": "message", "conversation": conversation, "client_id": client_id,
-                                "body": "报名在每年10月，请关注省人事考试网公告，带身份证和学历证明。"})
+        await self.socket.send(
+            {
+                "type": "message",
+                "conversation": conversation,
+                "client_id": client_id,
+                "body": "报名在每年10月，请关注省人事考试网公告，带身份证和学历证明。",
+            }
+        )
         await asyncio.sleep(self.rng.uniform(5, 15))
         if not self.working:
             return
@@ -321,11 +375,23 @@ def position_audit(citizens: list[Citizen], waiting: list[tuple[int, int]]) -> d
             elif places[-1] != truth[citizen.conversation]:
                 wrong += 1
                 if len(examples) < 5:
-                    examples.append({"conversation": citizen.conversation, "shown": places[-1],
-                                     "true": truth[citizen.conversation], "ticket": tickets[citizen.conversation],
-                                     "places": places[-8:], "first_waiting": waiting[:3]})
-    return {"waiting_at_end": len(waiting), "wrong_positions": wrong + never_told, "never_told": never_told,
-            "non_monotone": non_monotone, "examples": examples}
+                    examples.append(
+                        {
+                            "conversation": citizen.conversation,
+                            "shown": places[-1],
+                            "true": truth[citizen.conversation],
+                            "ticket": tickets[citizen.conversation],
+                            "places": places[-8:],
+                            "first_waiting": waiting[:3],
+                        }
+                    )
+    return {
+        "waiting_at_end": len(waiting),
+        "wrong_positions": wrong + never_told,
+        "never_told": never_told,
+        "non_monotone": non_monotone,
+        "examples": examples,
+    }
 
 
 def position_latencies(citizens: list[Citizen]) -> list[float]:
@@ -336,9 +402,9 @@ def position_latencies(citizens: list[Citizen]) -> list[float]:
         if not citizen.places:
             continue
         times = [t for t, _place in citizen.places]
-        start = times[0]                             # told their first place
-        end = citizen.served_at or float("inf")      # until served
-        for change in changes[bisect.bisect_right(changes, start):]:
+        start = times[0]  # told their first place
+        end = citizen.served_at or float("inf")  # until served
+        for change in changes[bisect.bisect_right(changes, start) :]:
             if change >= end:
                 break
             following = bisect.bisect_right(times, change)
@@ -350,8 +416,10 @@ def position_latencies(citizens: list[Citizen]) -> list[float]:
 async def run_clients(url: str, population: dict, args, prefix: str, pids_of, database: str) -> dict:
     rng = random.Random(args.seed)
     recorder, citizen_frames, desk_frames = Recorder(), {}, {}
-    officers = [Officer(o, url, recorder, desk_frames, prefix, random.Random(args.seed + n))
-                for n, o in enumerate(population["officers"])]
+    officers = [
+        Officer(o, url, recorder, desk_frames, prefix, random.Random(args.seed + n))
+        for n, o in enumerate(population["officers"])
+    ]
     citizens = [Citizen(c, url, recorder, citizen_frames, prefix) for c in population["citizens"]]
     for officer in officers:
         await officer.open()
@@ -378,8 +446,10 @@ async def run_clients(url: str, population: dict, args, prefix: str, pids_of, da
     questions = [f"{prefix}q{c.conversation}" for c in citizens]
     while time.monotonic() - arrived_at < 120 and any(q not in recorder.acked for q in questions):
         await asyncio.sleep(0.2)
-    say(f"all arrived and {sum(q in recorder.acked for q in questions)} questions acknowledged "
-        f"{time.monotonic() - arrived_at:.1f} s after the last arrival; officers go on for {args.drain:.0f} s")
+    say(
+        f"all arrived and {sum(q in recorder.acked for q in questions)} questions acknowledged "
+        f"{time.monotonic() - arrived_at:.1f} s after the last arrival; officers go on for {args.drain:.0f} s"
+    )
     await asyncio.sleep(args.drain)
     for officer in officers:
         officer.working = False
@@ -441,10 +511,16 @@ def main() -> int:
     args = parser.parse_args()
     raise_nofile_limit()
     prefix = f"s{int(time.time()) % 100000}-"
-    output = {"bench": "surge", "command": " ".join(["python", "-m", "bench.surge", *sys.argv[1:]]),
-              "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "setup": "prod" if args.prod else "embedded", "citizens": args.citizens, "duration": args.duration,
-              "officers": args.officers}
+    output = {
+        "bench": "surge",
+        "command": " ".join(["python", "-m", "bench.surge", *sys.argv[1:]]),
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "setup": "prod" if args.prod else "embedded",
+        "citizens": args.citizens,
+        "duration": args.duration,
+        "officers": args.officers,
+    }
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
         if args.prod:

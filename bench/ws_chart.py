@@ -7,6 +7,7 @@ Each LABEL=FILE is one ws_load JSON line; the chart shows, per run, the app's p9
 echo's (when the run measured it), and a second chart the server CPU per message. Uses the same small
 SVG bar chart as the oversight dashboard.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,20 @@ def main() -> None:
     for spec in args.runs:
         label, _, path = spec.partition("=")
         runs.append((label, json.loads(Path(path).read_text())))
-    p99 = bar_chart(rows(runs, lambda side: side["latency"]["p99_ms"]), title=f"{args.title}: p99 ms",
-                    unit=" ms", label_chars=12, width=640)
-    cpu = bar_chart(rows(runs, lambda side: side["server_cpu_ms_per_msg"]),
-                    title=f"{args.title}: server CPU ms per message", unit=" ms", label_chars=12, width=640)
+    p99 = bar_chart(
+        rows(runs, lambda side: side["latency"]["p99_ms"]),
+        title=f"{args.title}: p99 ms",
+        unit=" ms",
+        label_chars=12,
+        width=640,
+    )
+    cpu = bar_chart(
+        rows(runs, lambda side: side["server_cpu_ms_per_msg"]),
+        title=f"{args.title}: server CPU ms per message",
+        unit=" ms",
+        label_chars=12,
+        width=640,
+    )
     Path(args.out).write_text(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 {_height(p99) + _height(cpu) + 48}" '
         f'font-family="sans-serif" font-size="13">'

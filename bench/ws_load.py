@@ -14,6 +14,7 @@ clients, sockets and rate against bench/echo (no database, same channel layer), 
 Prints progress to stderr and ONE JSON line to stdout. Traffic goes to 127.0.0.0/8 only; every phase is
 bounded in time; every server it starts is stopped on the way out (also on Ctrl-C).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,19 +69,35 @@ async def _worker(conn, spec: dict) -> None:
         mine = [c["id"] for c in spec["conversations"] if c["officer"] == desk["index"]]
         echo_spec = None
         if echo:
-            echo_spec = {"join": [f"user.{desk['index']}"],
-                         "to": {c: [f"conv.{c}", f"user.{desk['index']}"] for c in mine}}
-        desks[desk["index"]] = Peer(base_url=spec["url"], side="officer", session=desk["session"], recorder=recorder,
-                                    conversations=mine or [0], echo=echo_spec, ping_every=spec["ping_every"],
-                                    local_addr=source_ips[n % len(source_ips)] if source_ips else None)
+            echo_spec = {
+                "join": [f"user.{desk['index']}"],
+                "to": {c: [f"conv.{c}", f"user.{desk['index']}"] for c in mine},
+            }
+        desks[desk["index"]] = Peer(
+            base_url=spec["url"],
+            side="officer",
+            session=desk["session"],
+            recorder=recorder,
+            conversations=mine or [0],
+            echo=echo_spec,
+            ping_every=spec["ping_every"],
+            local_addr=source_ips[n % len(source_ips)] if source_ips else None,
+        )
     for n, conversation in enumerate(spec["conversations"]):
         echo_spec = None
         if echo:
-            echo_spec = {"join": [f"conv.{conversation['id']}"],
-                         "to": {conversation["id"]: [f"conv.{conversation['id']}", f"user.{conversation['officer']}"]}}
+            echo_spec = {
+                "join": [f"conv.{conversation['id']}"],
+                "to": {conversation["id"]: [f"conv.{conversation['id']}", f"user.{conversation['officer']}"]},
+            }
         citizens[conversation["id"]] = Peer(
-            base_url=spec["url"], side="citizen", session=conversation["session"], recorder=recorder,
-            conversations=[conversation["id"]], echo=echo_spec, ping_every=spec["ping_every"],
+            base_url=spec["url"],
+            side="citizen",
+            session=conversation["session"],
+            recorder=recorder,
+            conversations=[conversation["id"]],
+            echo=echo_spec,
+            ping_every=spec["ping_every"],
             local_addr=source_ips[(n + len(desks)) % len(source_ips)] if source_ips else None,
         )
     peers = list(desks.values()) + list(citizens.values())
@@ -103,8 +120,11 @@ async def _worker(conn, spec: dict) -> None:
         started = time.monotonic()
         await asyncio.gather(*(one(p) for p in desks.values()))
         await asyncio.gather(*(one(p) for p in citizens.values()))
-        return {"seconds": time.monotonic() - started, "open": sum(1 for p in peers if p.up.is_set()),
-                "failures": failures}
+        return {
+            "seconds": time.monotonic() - started,
+            "open": sum(1 for p in peers if p.up.is_set()),
+            "failures": failures,
+        }
 
     async def drive(rate: float, duration: float) -> dict:
         """Send at `rate` messages/s (Poisson) for `duration` s, then wait up to 15 s for acks and deliveries."""
@@ -150,9 +170,13 @@ async def _worker(conn, spec: dict) -> None:
                     for peer in (citizens[conversation["id"]], desks[conversation["officer"]]):
                         await peer._ask_history(conversation["id"])
             await asyncio.sleep(2)
-        return {"sent": n, "send_seconds": sent_seconds, "max_lateness_s": late,
-                "drain_seconds": time.monotonic() - started - sent_seconds,
-                "unexpected_closes": sum(p.unexpected_closes for p in peers)}
+        return {
+            "sent": n,
+            "send_seconds": sent_seconds,
+            "max_lateness_s": late,
+            "drain_seconds": time.monotonic() - started - sent_seconds,
+            "unexpected_closes": sum(p.unexpected_closes for p in peers),
+        }
 
     loop = asyncio.get_running_loop()
     while True:
@@ -192,10 +216,15 @@ class Clients:
             officers = [dict(o, index=i) for i, o in enumerate(population["officers"]) if i % workers == index]
             indexes = {o["index"] for o in officers}
             spec = {
-                "url": url, "index": index, "prefix": prefix, "echo": echo, "seed": args.seed + index,
+                "url": url,
+                "index": index,
+                "prefix": prefix,
+                "echo": echo,
+                "seed": args.seed + index,
                 "officers": officers,
                 "conversations": [c for c in population["conversations"] if c["officer"] in indexes],
-                "source_ips": args.source_ips, "connect_concurrency": args.connect_concurrency,
+                "source_ips": args.source_ips,
+                "connect_concurrency": args.connect_concurrency,
                 "ping_every": args.page_ping,
             }
             parent, child = context.Pipe()
@@ -232,8 +261,14 @@ class Embedded:
     def __init__(self, application: str = "portal.asgi:application", migrate: bool = True):
         self.workdir = Path(tempfile.mkdtemp(prefix="zwt-bench-", dir=os.environ.get("BENCH_TMP")))
         self.database = str(self.workdir / "db.sqlite3")
-        self.env = {"SQLITE_PATH": self.database, "DEBUG": "0", "SECRET_KEY": "bench-" + "x" * 50,
-                    "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "0", **BENCH_ENV}
+        self.env = {
+            "SQLITE_PATH": self.database,
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + "x" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            **BENCH_ENV,
+        }
         self.migrate = migrate
         self.daphne = Daphne(self.workdir, free_port(), self.env, application=application)
 
@@ -241,8 +276,13 @@ class Embedded:
         try:
             if self.migrate:
                 child = dict(os.environ, **self.env)
-                subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=PROJECT_DIR, env=child,
-                               check=True, capture_output=True)
+                subprocess.run(
+                    [PYTHON, "manage.py", "migrate", "--noinput"],
+                    cwd=PROJECT_DIR,
+                    env=child,
+                    check=True,
+                    capture_output=True,
+                )
             self.daphne.start()
         except BaseException:
             self.__exit__()
@@ -268,10 +308,13 @@ class EchoProd:
         self.workdir = stack.workdir / "echo"
         self.workdir.mkdir()
         env = {"REDIS_URL": stack.redis.url, "REDIS_CHANNEL_LAYER": stack.env().get("REDIS_CHANNEL_LAYER", "")}
-        self.daphnes = [Daphne(self.workdir, free_port(), env, index=i, application="bench.echo.asgi:application",
-                               unix=True) for i in range(daphnes)]
-        self.nginx = Nginx(self.workdir, free_port(), free_port(), [d.upstream for d in self.daphnes],
-                           workers=stack.nginx.workers)
+        self.daphnes = [
+            Daphne(self.workdir, free_port(), env, index=i, application="bench.echo.asgi:application", unix=True)
+            for i in range(daphnes)
+        ]
+        self.nginx = Nginx(
+            self.workdir, free_port(), free_port(), [d.upstream for d in self.daphnes], workers=stack.nginx.workers
+        )
 
     def __enter__(self):
         for daphne in self.daphnes:
@@ -294,8 +337,12 @@ class EchoProd:
 
 
 def stack_pids(stack: Stack) -> dict[str, list[int]]:
-    return {"daphne": [p for d in stack.daphnes for p in d.pids()], "nginx": stack.nginx.pids(),
-            "redis": stack.redis.pids(), "postgres": [stack.postgres.pid, *postgres_backends(stack.postgres.pid)]}
+    return {
+        "daphne": [p for d in stack.daphnes for p in d.pids()],
+        "nginx": stack.nginx.pids(),
+        "redis": stack.redis.pids(),
+        "postgres": [stack.postgres.pid, *postgres_backends(stack.postgres.pid)],
+    }
 
 
 def postgres_backends(pid: int) -> list[int]:
@@ -329,8 +376,10 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
                 failures[name] = failures.get(name, 0) + count
         time.sleep(2)
         after = memory(pids_of())
-        say(f"{'echo' if echo else 'app'}: {open_count}/{sockets} open in {connect_seconds:.1f} s; "
-            f"server RSS {sum(before.values()) // 1024} -> {sum(after.values()) // 1024} MiB")
+        say(
+            f"{'echo' if echo else 'app'}: {open_count}/{sockets} open in {connect_seconds:.1f} s; "
+            f"server RSS {sum(before.values()) // 1024} -> {sum(after.values()) // 1024} MiB"
+        )
         cpu_before, client_cpu_before, started = cpu(pids_of()), clients.cpu(), time.monotonic()
         driven = clients.ask("drive", (args.rate / args.workers, args.duration), timeout=args.duration + 120)
         wall = time.monotonic() - started
@@ -367,8 +416,9 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
         "server_cpu_cores": {name: round((cpu_after[name] - cpu_before[name]) / wall, 2) for name in cpu_after},
         "client_cpu_cores": round((client_cpu_after - client_cpu_before) / wall, 2),
         # CPU time per delivered message: unlike latency, it hardly depends on what else the shared cores run.
-        "server_cpu_ms_per_msg": round(sum(cpu_after[n] - cpu_before[n] for n in cpu_after) * 1000
-                                       / max(1, len(recorder.delivered)), 2),
+        "server_cpu_ms_per_msg": round(
+            sum(cpu_after[n] - cpu_before[n] for n in cpu_after) * 1000 / max(1, len(recorder.delivered)), 2
+        ),
         "errors": recorder.errors,
         "unexpected_closes": sum(d["unexpected_closes"] for d in driven),
         "gaps": recorder.gaps,
@@ -377,8 +427,11 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
         result["audit"] = audit(database, prefix, recorder)
     else:
         undelivered = [c for c in recorder.sent if c not in recorder.delivered]
-        result["audit"] = {"sent": len(recorder.sent), "lost": len(undelivered),
-                           "never_acked": len([c for c in recorder.sent if c not in recorder.acked])}
+        result["audit"] = {
+            "sent": len(recorder.sent),
+            "lost": len(undelivered),
+            "never_acked": len([c for c in recorder.sent if c not in recorder.acked]),
+        }
     return result
 
 
@@ -390,8 +443,10 @@ def delivery_span(recorder: Recorder) -> float:
 
 def echo_population(population: dict) -> dict:
     """The same sockets for the echo: desk i listens to user.i, the citizen of conversation c to conv.c."""
-    return {"officers": [{"session": ""} for _ in population["officers"]],
-            "conversations": [{"id": c["id"], "officer": c["officer"], "session": ""} for c in population["conversations"]]}
+    return {
+        "officers": [{"session": ""} for _ in population["officers"]],
+        "conversations": [{"id": c["id"], "officer": c["officer"], "session": ""} for c in population["conversations"]],
+    }
 
 
 def main() -> int:
@@ -407,15 +462,26 @@ def main() -> int:
     parser.add_argument("--daphnes", "-k", type=int, default=2, help="--prod: daphne processes")
     parser.add_argument("--layer", choices=["core", "pubsub"], help="--prod: channels-redis layer (default: pubsub)")
     parser.add_argument("--nginx-workers", type=int, default=4, help="--prod: nginx worker processes")
-    parser.add_argument("--workers", "-w", type=int, default=0, help="client processes (default: 1 per 15,000 sockets, at least 2)")
-    parser.add_argument("--source-ips", type=int, default=32, help="spread client sockets over 127.0.0.10.. (0: kernel's choice)")
+    parser.add_argument(
+        "--workers", "-w", type=int, default=0, help="client processes (default: 1 per 15,000 sockets, at least 2)"
+    )
+    parser.add_argument(
+        "--source-ips", type=int, default=32, help="spread client sockets over 127.0.0.10.. (0: kernel's choice)"
+    )
     parser.add_argument("--connect-concurrency", type=int, default=200, help="handshakes in flight per client process")
     parser.add_argument("--no-echo", action="store_true", help="skip the bare echo comparison")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment")
-    parser.add_argument("--app", default="portal.asgi:application",
-                        help="ASGI application of the servers it starts (another one to try a proposal)")
-    parser.add_argument("--page-ping", type=float, default=20,
-                        help="seconds between each socket's keepalive frame (the desk's 20 s for every socket, the stricter case; the chat page pings every 30 s; 0: none)")
+    parser.add_argument(
+        "--app",
+        default="portal.asgi:application",
+        help="ASGI application of the servers it starts (another one to try a proposal)",
+    )
+    parser.add_argument(
+        "--page-ping",
+        type=float,
+        default=20,
+        help="seconds between each socket's keepalive frame (the desk's 20 s for every socket, the stricter case; the chat page pings every 30 s; 0: none)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     nofile = raise_nofile_limit()
@@ -428,11 +494,19 @@ def main() -> int:
     extra_env = dict(item.split("=", 1) for item in args.env)
     prefix = f"b{int(time.time()) % 100000}-"
     tag = prefix[1:-1]
-    output = {"bench": "ws_load", "command": " ".join([Path(sys.executable).name, "-m", "bench.ws_load", *sys.argv[1:]]),
-              "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "setup": "url" if args.url else ("prod" if args.prod else "embedded"),
-              "citizens": args.citizens, "desks": args.desks, "rate": args.rate, "duration": args.duration,
-              "client_workers": args.workers, "app_module": args.app}
+    output = {
+        "bench": "ws_load",
+        "command": " ".join([Path(sys.executable).name, "-m", "bench.ws_load", *sys.argv[1:]]),
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "setup": "url" if args.url else ("prod" if args.prod else "embedded"),
+        "citizens": args.citizens,
+        "desks": args.desks,
+        "rate": args.rate,
+        "duration": args.duration,
+        "client_workers": args.workers,
+        "app_module": args.app,
+    }
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
         if args.url:
@@ -440,14 +514,23 @@ def main() -> int:
             server_env = dict(os.environ)
         elif args.prod:
             say(f"starting PostgreSQL, Redis, {args.daphnes} daphne and nginx")
-            prod = stack.enter_context(Stack(daphnes=args.daphnes, layer=args.layer, durable=True,
-                                             env={**BENCH_ENV, **extra_env}, application=args.app,
-                                             nginx_workers=args.nginx_workers))
+            prod = stack.enter_context(
+                Stack(
+                    daphnes=args.daphnes,
+                    layer=args.layer,
+                    durable=True,
+                    env={**BENCH_ENV, **extra_env},
+                    application=args.app,
+                    nginx_workers=args.nginx_workers,
+                )
+            )
             url, database = prod.url, prod.postgres.url
             server_env = prod.env()
             output["daphnes"] = args.daphnes
             output["layer"] = server_env.get("REDIS_CHANNEL_LAYER") or "settings default"
-            output["server_env"] = {k: v for k, v in server_env.items() if k in extra_env or k.startswith(("DB_", "ASGI"))}
+            output["server_env"] = {
+                k: v for k, v in server_env.items() if k in extra_env or k.startswith(("DB_", "ASGI"))
+            }
 
             def pids_of():
                 return stack_pids(prod)
@@ -463,8 +546,9 @@ def main() -> int:
         started = time.monotonic()
         population = populate(server_env, args.citizens, args.desks, tag)
         say(f"population ready in {time.monotonic() - started:.1f} s")
-        output["app"] = measure(url=url, pids_of=pids_of, population=population, args=args, prefix=prefix,
-                                echo=False, database=database)
+        output["app"] = measure(
+            url=url, pids_of=pids_of, population=population, args=args, prefix=prefix, echo=False, database=database
+        )
         if args.url and not args.echo_url:
             args.no_echo = True
         if not args.no_echo:
@@ -477,8 +561,15 @@ def main() -> int:
                 echo_server = Embedded(application="bench.echo.asgi:application", migrate=False)
                 stack.enter_context(echo_server)
                 echo_url, echo_pids = echo_server.url, echo_server.pids
-            output["echo"] = measure(url=echo_url, pids_of=echo_pids, population=echo_population(population),
-                                     args=args, prefix=prefix + "e", echo=True, database=None)
+            output["echo"] = measure(
+                url=echo_url,
+                pids_of=echo_pids,
+                population=echo_population(population),
+                args=args,
+                prefix=prefix + "e",
+                echo=True,
+                database=None,
+            )
             app_p99, echo_p99 = output["app"]["latency"]["p99_ms"], output["echo"]["latency"]["p99_ms"]
             if app_p99 and echo_p99:
                 output["p99_ratio_app_to_echo"] = round(app_p99 / echo_p99, 2)

@@ -1,4 +1,5 @@
 """Writes for cases (转办件). Each action is one transaction; chat lines are published after commit."""
+
 import dataclasses
 
 from django.conf import settings
@@ -141,8 +142,8 @@ def escalate_conversation(
     note = _text(note, field="内部备注", maximum=NOTE_MAX)
     days = due_working_days(target_kind)
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("window").get(
-            pk=conversation.pk
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",)).select_related("window").get(pk=conversation.pk)
         )
         if conversation.status == ConversationStatus.CLOSED:
             raise CaseError("该会话已结束，不能转为信件办理。", "closed")
@@ -315,7 +316,9 @@ def assign_lead_unit(*, case: Case, by, department, note="") -> Case:
     department = _active_department(department)
     note = _text(note, field="说明", maximum=NOTE_MAX)
     if case.status not in (CaseStatus.PENDING, CaseStatus.RETURNED):
-        raise CaseError(f"只有待受理或已退回的转办件可以指定承办单位，当前状态：{case.get_status_display()}。", "conflict")
+        raise CaseError(
+            f"只有待受理或已退回的转办件可以指定承办单位，当前状态：{case.get_status_display()}。", "conflict"
+        )
     before = case.status
     case.lead_unit = department
     case.status = CaseStatus.PENDING

@@ -4,6 +4,7 @@ Cases are created only by escalation from a chat and change only through the act
 is read-only here; the steps are forms under the case (reply, return, pass on, assign lead unit)
 and bulk actions on the list (accept, close).
 """
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -73,7 +74,10 @@ class CaseAdmin(AuditedReadsMixin, admin.ModelAdmin):
     change_form_template = "cases/admin/case_change_form.html"
     change_list_template = "cases/admin/case_change_list.html"
     fieldsets = (
-        (None, {"fields": ("tracking_number", "target_kind", "target_department", "lead_unit", "status", "pass_on_count")}),
+        (
+            None,
+            {"fields": ("tracking_number", "target_kind", "target_department", "lead_unit", "status", "pass_on_count")},
+        ),
         (_("问题"), {"fields": ("question", "citizen_masked", "source_conversation", "escalated_by", "internal_note")}),
         (_("答复"), {"fields": ("reply", "replied_by", "return_reason")}),
         (_("时间"), {"fields": ("created_at", "due_at", "accepted_at", "replied_at", "closed_at", "returned_at")}),

@@ -1,4 +1,5 @@
 """Cases (转办件): questions escalated from a chat to 省长信箱, a 厅长信箱 or a department, with their history."""
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone

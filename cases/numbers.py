@@ -8,6 +8,7 @@ same number; the unique constraint on Case.tracking_number is the last guard.
 A query code is six characters from an alphabet without look-alikes (no 0/O, 1/I/L). Only its
 HMAC-SHA256 under the SECRET_KEY is stored, and it is compared in constant time.
 """
+
 import datetime
 import hmac
 import re

@@ -1,4 +1,5 @@
 """De-identification of a citizen's cases (转办件) when their account is deleted."""
+
 from django.db import transaction
 
 from chat.privacy import ERASED_BODY, known_names

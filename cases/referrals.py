@@ -1,4 +1,5 @@
 """Referral (推荐联系方式): the contact card of a unit of the directory, as the officer sends it into a chat."""
+
 from departments.models import Department, Window
 
 

@@ -1,4 +1,5 @@
 """Reads for cases: who may handle a case, the desk's list, the citizen's list, the public lookup."""
+
 import datetime
 import functools
 

@@ -1,4 +1,5 @@
 """Pages for cases: the public lookup, the receiving unit's case desk, and the chat desk's JSON endpoints."""
+
 import json
 
 from django.contrib import messages

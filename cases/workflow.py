@@ -3,6 +3,7 @@
 Each step reads its fields from a posted form and calls one action; the action checks who may do it
 and whether the case's status allows it.
 """
+
 import dataclasses
 from collections.abc import Callable, Mapping
 
@@ -30,7 +31,10 @@ STEPS: dict[str, Step] = {
     ),
     "pass_on": Step(
         lambda case, by, form: actions.pass_on_case(
-            case=case, by=by, to_department=selectors.active_department(form.get("department")), note=form.get("note", "")
+            case=case,
+            by=by,
+            to_department=selectors.active_department(form.get("department")),
+            note=form.get("note", ""),
         ),
         "已转交。",
     ),

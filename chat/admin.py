@@ -5,6 +5,7 @@ Message text (and rating comments) is not shown here at all: the one way for sta
 audited transcript in 督查考核 (oversight.admin.TranscriptAdmin), which writes the audit log for every
 opening, search and export. Canned replies are edited here.
 """
+
 from django.contrib import admin
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +53,14 @@ class ConversationAdmin(ReadOnlyAdmin):
         "window__department",
     )
     list_select_related = ("window__department", "citizen", "officer")
-    search_fields = ("=id", "citizen__username", "citizen__phone", "officer__username", "officer__display_name", "window__name")
+    search_fields = (
+        "=id",
+        "citizen__username",
+        "citizen__phone",
+        "officer__username",
+        "officer__display_name",
+        "window__name",
+    )
     date_hierarchy = "created_at"
     # No messages here: message text is read only through 督查考核 › 对话记录, which writes the audit log.
     inlines = [TransferInline]

@@ -1,4 +1,5 @@
 """Websocket consumers: the citizen's chat window and the officer's desk (protocol in docs/protocol.md)."""
+
 import asyncio
 import json
 import logging
@@ -355,9 +356,7 @@ class DeskConsumer(BaseConsumer):
         ):
             await self.refuse(CLOSE_UNAUTHORIZED)  # OTP_REQUIRED_FOR_OFFICERS: the code comes first
             return
-        window_ids = await database_sync_to_async(
-            lambda: list(selectors.officer_window_ids(self.user))
-        )()
+        window_ids = await database_sync_to_async(lambda: list(selectors.officer_window_ids(self.user)))()
         self.groups_joined = [user_group(self.user.id)] + [window_group(w) for w in window_ids]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -375,7 +374,9 @@ class DeskConsumer(BaseConsumer):
         await database_sync_to_async(actions.desk_disconnected)(officer=self.user, channel_name=self.channel_name)
 
     async def _conversation(self, frame):
-        return await database_sync_to_async(selectors.access_conversation)(self.user, _int(frame, "conversation", minimum=1))
+        return await database_sync_to_async(selectors.access_conversation)(
+            self.user, _int(frame, "conversation", minimum=1)
+        )
 
     async def on_state(self, frame):
         await self.send_json(await database_sync_to_async(desk_state.desk_state)(self.user))
@@ -412,7 +413,9 @@ class DeskConsumer(BaseConsumer):
 
     async def on_read(self, frame):
         conversation = await self._conversation(frame)
-        await database_sync_to_async(actions.mark_read)(conversation=conversation, user=self.user, seq=_int(frame, "seq"))
+        await database_sync_to_async(actions.mark_read)(
+            conversation=conversation, user=self.user, seq=_int(frame, "seq")
+        )
 
     async def on_classify(self, frame):
         conversation = await self._conversation(frame)

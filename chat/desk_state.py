@@ -1,4 +1,5 @@
 """The snapshot a desk receives on connect and on request: everything one officer works on."""
+
 from django.utils import timezone
 
 from . import selectors

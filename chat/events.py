@@ -1,4 +1,5 @@
 """Events to the channel layer, sent only after the surrounding transaction commits."""
+
 import asyncio
 import collections
 import logging

@@ -12,6 +12,7 @@ open pages that scan, not the chat, fills the core (docs/benchmarks.md, issue 16
   no consumer here does (they only read events to build JSON).
 Same semantics otherwise: capacity, expiry, group expiry, flush.
 """
+
 import asyncio
 import copy
 import time

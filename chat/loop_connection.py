@@ -7,6 +7,7 @@ processes on the cores. Measured on the production setup at 200 messages/s (docs
 the statement that authorizes, sequences and stores a message in an established conversation over an
 asyncio connection per event loop; everything else takes the database thread.
 """
+
 import asyncio
 
 import psycopg
@@ -63,8 +64,11 @@ _loop_connections: dict[asyncio.AbstractEventLoop, _LoopConnection] = {}
 def _connection_params() -> dict:
     database = connections["default"].settings_dict
     params = {
-        "dbname": database["NAME"], "user": database["USER"], "password": database["PASSWORD"],
-        "host": database["HOST"], "port": database["PORT"],
+        "dbname": database["NAME"],
+        "user": database["USER"],
+        "password": database["PASSWORD"],
+        "host": database["HOST"],
+        "port": database["PORT"],
     }
     params.update({key: value for key, value in database.get("OPTIONS", {}).items() if key not in _DJANGO_OPTIONS})
     return {key: value for key, value in params.items() if value not in (None, "")}

@@ -1,4 +1,5 @@
 """Conversations (会话/咨询), their messages, officers' presence and canned replies."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -58,9 +59,7 @@ class Conversation(models.Model):
     first_question_at = models.DateTimeField(_("首次提问时间"), null=True, blank=True, db_index=True)
     assigned_at = models.DateTimeField(_("接入时间"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("首次答复时间"), null=True, blank=True)
-    answered_live = models.BooleanField(
-        _("即时答复"), default=False, help_text=_("首次答复时市民仍在线等待（非留言）")
-    )
+    answered_live = models.BooleanField(_("即时答复"), default=False, help_text=_("首次答复时市民仍在线等待（非留言）"))
     is_offline_question = models.BooleanField(
         _("留言"), default=False, help_text=_("提问时无人在线或等待超时，按留言在下一个工作日内答复")
     )
@@ -91,8 +90,12 @@ class Conversation(models.Model):
     )
     publication_consent_at = models.DateTimeField(_("同意公开的选择时间"), null=True, blank=True)
     publication_consent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("同意公开的选择人"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("同意公开的选择人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -208,7 +211,10 @@ class PresenceInterval(models.Model):
     """A stretch of time an officer spent in one status; online-time figures are summed from these."""
 
     officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("值班人员"), on_delete=models.CASCADE, related_name="presence_intervals"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("值班人员"),
+        on_delete=models.CASCADE,
+        related_name="presence_intervals",
     )
     status = models.CharField(_("状态"), max_length=16, choices=PresenceStatus.choices)
     started_at = models.DateTimeField(_("开始"), db_index=True)
@@ -232,7 +238,12 @@ class CannedReply(models.Model):
     """A ready-made reply (常用语) for one window, or for every window when window is empty."""
 
     window = models.ForeignKey(
-        Window, verbose_name=_("窗口"), null=True, blank=True, on_delete=models.CASCADE, related_name="canned_replies",
+        Window,
+        verbose_name=_("窗口"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
         help_text=_("留空表示所有窗口通用"),
     )
     title = models.CharField(_("标题"), max_length=30)
@@ -257,8 +268,12 @@ class Transfer(models.Model):
     from_window = models.ForeignKey(
         Window, verbose_name=_("转出窗口"), on_delete=models.PROTECT, related_name="transfers_out"
     )
-    to_window = models.ForeignKey(Window, verbose_name=_("转入窗口"), on_delete=models.PROTECT, related_name="transfers_in")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("转办人"), on_delete=models.PROTECT, related_name="+")
+    to_window = models.ForeignKey(
+        Window, verbose_name=_("转入窗口"), on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("转办人"), on_delete=models.PROTECT, related_name="+"
+    )
     note = models.CharField(_("内部备注"), max_length=500, blank=True, help_text=_("仅值班人员可见"))
     created_at = models.DateTimeField(_("转办时间"), auto_now_add=True, db_index=True)
 

@@ -1,4 +1,5 @@
 """The JSON shapes the duty room sends to browsers (see docs/protocol.md)."""
+
 from django.utils import timezone
 
 from .models import Conversation, Message

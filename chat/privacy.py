@@ -2,6 +2,7 @@
 
 A module of its own (not chat.actions) so that the message path can be reorganised without it.
 """
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,8 +42,14 @@ def set_publication_consent(*, conversation: Conversation, citizen, allowed: boo
 def known_names(user) -> tuple[str, ...]:
     """Return the strings that identify a user in free text: names and phone number."""
     return tuple(
-        value for value in (user.get_full_name(), user.first_name, user.last_name, getattr(user, "display_name", ""),
-                            getattr(user, "phone", "") or "")
+        value
+        for value in (
+            user.get_full_name(),
+            user.first_name,
+            user.last_name,
+            getattr(user, "display_name", ""),
+            getattr(user, "phone", "") or "",
+        )
         if value and len(value) >= 2
     )
 
@@ -64,5 +71,6 @@ def deidentify_conversations(*, citizen) -> int:
         if masked != message.body:
             message.body = masked
             message.save(update_fields=["body"])
-    return conversations.update(rating_comment="", publication_consent=False, publication_consent_at=timezone.now(),
-                                publication_consent_by=None)
+    return conversations.update(
+        rating_comment="", publication_consent=False, publication_consent_at=timezone.now(), publication_consent_by=None
+    )

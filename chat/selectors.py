@@ -1,4 +1,5 @@
 """Reads for the duty room: access checks, queues, presence and histories."""
+
 import bisect
 import datetime
 from collections.abc import Iterable
@@ -140,9 +141,11 @@ def messages_after(conversation: Conversation, after_seq: int = 0, limit: int = 
 
 def conversations_of_citizen(citizen) -> QuerySet[Conversation]:
     """Return the citizen's conversations, newest first, each with its first question (`question`)."""
-    first_question = Message.objects.filter(
-        conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN
-    ).order_by("seq").values("body")[:1]
+    first_question = (
+        Message.objects.filter(conversation=OuterRef("pk"), sender_kind=SenderKind.CITIZEN)
+        .order_by("seq")
+        .values("body")[:1]
+    )
     return (
         Conversation.objects.filter(citizen=citizen)
         .select_related("window__department", "officer")

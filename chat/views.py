@@ -1,4 +1,5 @@
 """Pages of the duty room: the citizen's chat window, the history of a consultation, the officer's desk."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

@@ -6,6 +6,7 @@ as one passage), keyed by the model's name and the text's hash. `seed_demo` impo
 inside ``precomputed(load())``; after the demo FAQ or the model changes, `manage.py demo_faq_vectors`
 brings the file up to date, embedding only the texts it lacks.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def demo_texts(path: Path = FAQ_DEMO_FILE) -> list[str]:
         texts.append(question)
         texts.append(
             passage_text(
-                department=row["department"].strip(), window=(row.get("window") or "").strip(),
-                question=question, answer=answer,
+                department=row["department"].strip(),
+                window=(row.get("window") or "").strip(),
+                question=question,
+                answer=answer,
             )
         )
     return texts
@@ -56,8 +59,14 @@ def stale_texts(cache: VectorCache, texts: list[str]) -> list[str]:
     return [text for text in dict.fromkeys(texts) if text not in cache]
 
 
-def refresh(model: embedding.Embedder, *, source: Path = FAQ_DEMO_FILE, target: Path = FAQ_DEMO_VECTORS,
-            batch_size: int = 32, progress=None) -> Refresh:
+def refresh(
+    model: embedding.Embedder,
+    *,
+    source: Path = FAQ_DEMO_FILE,
+    target: Path = FAQ_DEMO_VECTORS,
+    batch_size: int = 32,
+    progress=None,
+) -> Refresh:
     """Write ``target`` with a vector for every text of ``source``; embed only those the file lacks."""
     texts = list(dict.fromkeys(demo_texts(source)))
     old = load(target)

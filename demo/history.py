@@ -11,6 +11,7 @@ range removed before new ones are written. Rows are written in large batches wit
 ``executemany`` (measured about 3x faster than bulk_create on SQLite, and bulk_create would overwrite the
 auto_now_add timestamps anyway); these are the same rows the chat actions write, without the events.
 """
+
 import bisect
 import datetime
 import math
@@ -43,8 +44,12 @@ MESSAGES_PER_UNIT_PER_30_DAYS = 14000
 BATCH = 20000
 # Measured over generated conversations; used to size the month before generating it.
 MESSAGES_PER_CONVERSATION = 5.6
-CLASS_WEIGHTS = [(Classification.VALID, 80), (Classification.GREETING, 9), (Classification.UNRELATED, 6),
-                 (Classification.UNCLEAR, 5)]
+CLASS_WEIGHTS = [
+    (Classification.VALID, 80),
+    (Classification.GREETING, 9),
+    (Classification.UNRELATED, 6),
+    (Classification.UNCLEAR, 5),
+]
 RATING_WEIGHTS = [(5, 55), (4, 25), (3, 10), (2, 6), (1, 4)]
 # Shares of answered valid conversations handed to another window, or escalated as a case (转办件).
 TRANSFER_SHARE = 0.04
@@ -107,8 +112,10 @@ def _datetime_adapter():
         def adapt(seconds):
             return None if seconds is None else str(datetime.datetime.fromtimestamp(seconds, utc).replace(tzinfo=None))
     else:
+
         def adapt(seconds):
             return None if seconds is None else datetime.datetime.fromtimestamp(seconds, utc)
+
     return adapt
 
 
@@ -142,9 +149,11 @@ def _presence_for(rng, day: datetime.date, working: bool, duty_start: float, dut
     if rng.random() < 0.2:
         busy_start = rng.uniform(afternoon + 0.3, max(afternoon + 0.4, min(leave, duty_end) - 1))
         busy_end = busy_start + rng.uniform(0.2, 0.6)
-        spans += [("online", _local(day, afternoon), _local(day, busy_start)),
-                  ("busy", _local(day, busy_start), _local(day, busy_end)),
-                  ("online", _local(day, busy_end), _local(day, leave))]
+        spans += [
+            ("online", _local(day, afternoon), _local(day, busy_start)),
+            ("busy", _local(day, busy_start), _local(day, busy_end)),
+            ("online", _local(day, busy_end), _local(day, leave)),
+        ]
     else:
         spans.append(("online", _local(day, afternoon), _local(day, leave)))
     return [span for span in spans if span[2] > span[1]]
@@ -152,8 +161,15 @@ def _presence_for(rng, day: datetime.date, working: bool, duty_start: float, dut
 
 def _question_hour(rng, working: bool) -> float:
     if rng.random() < (0.76 if working else 0.45):
-        return rng.choice([rng.uniform(8.5, 12), rng.uniform(8.5, 12), rng.uniform(13.5, 17), rng.uniform(13.5, 17),
-                           rng.uniform(12, 13.5)])
+        return rng.choice(
+            [
+                rng.uniform(8.5, 12),
+                rng.uniform(8.5, 12),
+                rng.uniform(13.5, 17),
+                rng.uniform(13.5, 17),
+                rng.uniform(12, 13.5),
+            ]
+        )
     return rng.choice([rng.uniform(17, 23.5), rng.uniform(19, 23), rng.uniform(6.5, 8.5), rng.uniform(0, 1)])
 
 
@@ -176,12 +192,17 @@ def _ensure_citizens(count: int, first_day: datetime.date, stdout) -> list[int]:
         users = []
         for number in range(start, start + missing):
             phone = f"{CITIZEN_PHONE_PREFIX}{number:08d}"
-            users.append(User(
-                username=f"{CITIZEN_PREFIX}{number:07d}", phone=None if phone in taken else phone,
-                role=Role.CITIZEN, password=password, date_joined=joined,
-            ))
+            users.append(
+                User(
+                    username=f"{CITIZEN_PREFIX}{number:07d}",
+                    phone=None if phone in taken else phone,
+                    role=Role.CITIZEN,
+                    password=password,
+                    date_joined=joined,
+                )
+            )
         for index in tqdm(range(0, len(users), 5000), desc="市民", file=sys.stderr, disable=None):
-            User.objects.bulk_create(users[index:index + 5000], batch_size=5000)
+            User.objects.bulk_create(users[index : index + 5000], batch_size=5000)
         existing = list(
             User.objects.filter(username__startswith=CITIZEN_PREFIX).order_by("id").values_list("id", flat=True)
         )
@@ -207,8 +228,9 @@ def _reset_sequences(models) -> None:
                 cursor.execute(statement)
 
 
-def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.date | None = None,
-                     seed: int = 2005) -> dict:
+def generate_history(
+    *, days: int, scale: int = 1, stdout=None, end: datetime.date | None = None, seed: int = 2005
+) -> dict:
     """Generate `days` days of history ending with `end` (default yesterday) at `scale` times the pilot.
 
     Return counts of what was written.
@@ -219,7 +241,8 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
         raise HistoryError("规模倍数应为正整数。")
     windows = list(
         Window.objects.filter(is_active=True, department__is_active=True)
-        .select_related("department").prefetch_related("officers")
+        .select_related("department")
+        .prefetch_related("officers")
     )
     windows = [window for window in windows if window.officers.all()]
     if not windows:
@@ -278,15 +301,41 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
         target_messages = MESSAGES_PER_UNIT_PER_30_DAYS * scale * days / 30
         day_weight = {day: 1.0 if working[day] else 0.35 for day in all_days}
         total_weight = sum(day_weight.values())
-        weights = [data.DEPARTMENT_WEIGHTS.get(w.department.display_name, data.DEFAULT_WEIGHT)
-                   / sum(1 for x in windows if x.department_id == w.department_id) for w in windows]
+        weights = [
+            data.DEPARTMENT_WEIGHTS.get(w.department.display_name, data.DEFAULT_WEIGHT)
+            / sum(1 for x in windows if x.department_id == w.department_id)
+            for w in windows
+        ]
         conversation_id = (Conversation.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-        conversations = _Rows(Conversation, [
-            "id", "citizen_id", "window_id", "officer_id", "status", "classification", "created_at", "queued_at",
-            "statement_acknowledged_at", "first_question_at", "assigned_at", "first_response_at", "answered_live",
-            "is_offline_question", "due_at", "closed_at", "closed_by_id", "last_seq", "last_message_at",
-            "citizen_read_seq", "officer_read_seq", "rating", "rating_comment", "rated_at",
-        ])
+        conversations = _Rows(
+            Conversation,
+            [
+                "id",
+                "citizen_id",
+                "window_id",
+                "officer_id",
+                "status",
+                "classification",
+                "created_at",
+                "queued_at",
+                "statement_acknowledged_at",
+                "first_question_at",
+                "assigned_at",
+                "first_response_at",
+                "answered_live",
+                "is_offline_question",
+                "due_at",
+                "closed_at",
+                "closed_by_id",
+                "last_seq",
+                "last_message_at",
+                "citizen_read_seq",
+                "officer_read_seq",
+                "rating",
+                "rating_comment",
+                "rated_at",
+            ],
+        )
         messages = _Rows(Message, ["conversation_id", "seq", "sender_id", "sender_kind", "body", "created_at"])
         handovers = _Handovers(rng, windows, now, adapt)
         expected = target_messages / MESSAGES_PER_CONVERSATION
@@ -299,8 +348,19 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
                 if asked > now - 60:
                     continue
                 written = _conversation(
-                    rng, conversation_id, window, asked, citizens, online_officer, due_of[day], now, officer_names,
-                    conversations, messages, adapt, handovers,
+                    rng,
+                    conversation_id,
+                    window,
+                    asked,
+                    citizens,
+                    online_officer,
+                    due_of[day],
+                    now,
+                    officer_names,
+                    conversations,
+                    messages,
+                    adapt,
+                    handovers,
                 )
                 conversation_id += 1
                 progress.update(written)
@@ -310,12 +370,21 @@ def generate_history(*, days: int, scale: int = 1, stdout=None, end: datetime.da
         progress.close()
         _reset_sequences([Conversation, Message, PresenceInterval, Transfer, Case])
     result = {
-        "days": days, "scale": scale, "first": first.isoformat(), "last": last.isoformat(),
-        "citizens": len(citizens), "conversations": conversations.count, "messages": messages.count,
-        "presence_intervals": presence.count, "transfers": handovers.transfers.count, "cases": handovers.cases.count,
+        "days": days,
+        "scale": scale,
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "citizens": len(citizens),
+        "conversations": conversations.count,
+        "messages": messages.count,
+        "presence_intervals": presence.count,
+        "transfers": handovers.transfers.count,
+        "cases": handovers.cases.count,
     }
-    say(f"历史数据 {first} 至 {last}（{scale} 倍试点规模）：市民 {len(citizens)} 名，会话 {conversations.count} 个，"
-        f"消息 {messages.count} 条，在线时段 {presence.count} 段")
+    say(
+        f"历史数据 {first} 至 {last}（{scale} 倍试点规模）：市民 {len(citizens)} 名，会话 {conversations.count} 个，"
+        f"消息 {messages.count} 条，在线时段 {presence.count} 段"
+    )
     return result
 
 
@@ -333,8 +402,9 @@ def _poisson(rng, mean: float) -> int:
     return k
 
 
-def _conversation(rng, pk, window, asked, citizens, online_officer, due, now, names, conversations, messages,
-                  adapt, handovers) -> int:
+def _conversation(
+    rng, pk, window, asked, citizens, online_officer, due, now, names, conversations, messages, adapt, handovers
+) -> int:
     """Write one conversation and its messages; return the number of messages."""
     short = window.department.display_name
     classification = _weighted(rng, CLASS_WEIGHTS)
@@ -359,7 +429,12 @@ def _conversation(rng, pk, window, asked, citizens, online_officer, due, now, na
     rating, comment, status, due_at, answered_live = None, "", Status.CLOSED, None, False
     if offline:
         due_at = due
-        add(None, SenderKind.SYSTEM, "当前没有值班人员在线。您的问题已作为留言记录，我们将在下一个工作日内答复。", asked + 1)
+        add(
+            None,
+            SenderKind.SYSTEM,
+            "当前没有值班人员在线。您的问题已作为留言记录，我们将在下一个工作日内答复。",
+            asked + 1,
+        )
         roll = rng.random()
         if exempt and rng.random() < 0.6:
             answer_at = None
@@ -412,12 +487,34 @@ def _conversation(rng, pk, window, asked, citizens, online_officer, due, now, na
             comment = rng.choice(data.RATING_COMMENTS) if rng.random() < 0.15 else ""
     created = asked - rng.uniform(5, 90)
     last_seq = len(rows)
-    conversations.add((
-        pk, citizen, window.id, officer, status, classification, adapt(created), adapt(asked), adapt(created + 3),
-        adapt(asked), adapt(assigned), adapt(first_response), answered_live, offline, adapt(due_at), adapt(closed),
-        officer if status == Status.CLOSED else None, last_seq, adapt(rows[-1][4]), last_seq, last_seq, rating, comment,
-        adapt(rated_at),
-    ))
+    conversations.add(
+        (
+            pk,
+            citizen,
+            window.id,
+            officer,
+            status,
+            classification,
+            adapt(created),
+            adapt(asked),
+            adapt(created + 3),
+            adapt(asked),
+            adapt(assigned),
+            adapt(first_response),
+            answered_live,
+            offline,
+            adapt(due_at),
+            adapt(closed),
+            officer if status == Status.CLOSED else None,
+            last_seq,
+            adapt(rows[-1][4]),
+            last_seq,
+            last_seq,
+            rating,
+            comment,
+            adapt(rated_at),
+        )
+    )
     for seq, sender, kind, body, at in rows:
         messages.add((pk, seq, sender, kind, body, adapt(at)))
     if first_response and not exempt:
@@ -439,13 +536,31 @@ class _Handovers:
         self.peers = defaultdict(list)
         for window in windows:
             self.peers[window.department_id].append(window)
-        self.transfers = _Rows(Transfer, ["conversation_id", "from_window_id", "to_window_id", "by_id", "note",
-                                          "created_at"])
-        self.cases = _Rows(Case, [
-            "tracking_number", "query_code_hash", "target_kind", "target_department_id", "lead_unit_id",
-            "source_conversation_id", "citizen_id", "question", "escalated_by_id", "status", "reply", "replied_by_id",
-            "due_at", "created_at", "accepted_at", "replied_at", "closed_at",
-        ])
+        self.transfers = _Rows(
+            Transfer, ["conversation_id", "from_window_id", "to_window_id", "by_id", "note", "created_at"]
+        )
+        self.cases = _Rows(
+            Case,
+            [
+                "tracking_number",
+                "query_code_hash",
+                "target_kind",
+                "target_department_id",
+                "lead_unit_id",
+                "source_conversation_id",
+                "citizen_id",
+                "question",
+                "escalated_by_id",
+                "status",
+                "reply",
+                "replied_by_id",
+                "due_at",
+                "created_at",
+                "accepted_at",
+                "replied_at",
+                "closed_at",
+            ],
+        )
         self.numbers: dict[datetime.date, int] = defaultdict(lambda: CASE_NUMBER_START)
         self.due: dict[tuple, float] = {}
 
@@ -480,11 +595,27 @@ class _Handovers:
         if replied and replied > self.now:
             replied = None
         status = CaseStatus.REPLIED if replied else CaseStatus.PROCESSING
-        self.cases.add((
-            number, hash_query_code(number, new_query_code()), kind, target, lead, pk, citizen, question, officer,
-            status, "经核查，已按规定办理，详见答复。" if replied else "", officer if replied else None,
-            self.adapt(due), self.adapt(created), self.adapt(created + 3600), self.adapt(replied), None,
-        ))
+        self.cases.add(
+            (
+                number,
+                hash_query_code(number, new_query_code()),
+                kind,
+                target,
+                lead,
+                pk,
+                citizen,
+                question,
+                officer,
+                status,
+                "经核查，已按规定办理，详见答复。" if replied else "",
+                officer if replied else None,
+                self.adapt(due),
+                self.adapt(created),
+                self.adapt(created + 3600),
+                self.adapt(replied),
+                None,
+            )
+        )
 
     def flush(self) -> None:
         self.transfers.flush()

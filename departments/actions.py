@@ -1,4 +1,5 @@
 """Writes for departments, windows and the working-day calendar."""
+
 import datetime
 
 from django.db import transaction
@@ -19,6 +20,7 @@ def ensure_window(*, department: Department, name: str) -> Window:
     """Return the department's window of that name, creating it with an empty duty statement to fill in."""
     window, _ = Window.objects.get_or_create(department=department, name=name, defaults={"duty_statement": ""})
     return window
+
 
 # A hook for the apps above (chat's desks follow it): sent with `officer_ids` whose windows changed.
 officer_windows_changed = Signal()

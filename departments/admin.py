@@ -1,4 +1,5 @@
 """Admin for departments, windows and the working-day calendar."""
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -96,7 +97,10 @@ class WindowAdmin(SpreadsheetAdmin):
             added = "、".join(names[i] for i in sorted(after - before)) or "无"
             removed = "、".join(names[i] for i in sorted(before - after)) or "无"
             audit.record(
-                request=request, action=audit.WINDOW_ASSIGNMENT, object_type="窗口", object_id=window.pk,
+                request=request,
+                action=audit.WINDOW_ASSIGNMENT,
+                object_type="窗口",
+                object_id=window.pk,
                 summary=f"{window}：加入 {added}；移出 {removed}",
             )
         # Open desks of officers added, removed or on a window switched off follow at once.
@@ -142,7 +146,9 @@ class CalendarYearAdmin(CalendarWarningMixin, admin.ModelAdmin):
     def reload_from_package(self, request, queryset):
         import chinese_calendar
 
-        package_years = {day.year for day in chinese_calendar.holidays} | {day.year for day in chinese_calendar.workdays}
+        package_years = {day.year for day in chinese_calendar.holidays} | {
+            day.year for day in chinese_calendar.workdays
+        }
         selected = set(queryset.values_list("year", flat=True))
         unknown = sorted(selected - package_years)
         if unknown:

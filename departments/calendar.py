@@ -3,6 +3,7 @@
 A year listed in CalendarYear follows its CalendarDay exceptions; any other year falls back to
 Monday-to-Friday, and the admin warns about it.
 """
+
 import datetime
 
 from django.conf import settings
@@ -13,20 +14,24 @@ from .models import CalendarDay, CalendarYear, DayKind
 # Long enough to cross the longest holiday (Spring Festival, National Day: 8-9 days) plus weekends.
 _LOOKAHEAD_DAYS = 60
 
+
 def _exceptions(start: datetime.date, end: datetime.date) -> tuple[dict[datetime.date, str], set[int]]:
     days = dict(CalendarDay.objects.filter(date__range=(start, end)).values_list("date", "kind"))
     years = set(CalendarYear.objects.filter(year__range=(start.year, end.year)).values_list("year", flat=True))
     return days, years
+
 
 def _is_working(day: datetime.date, exceptions: dict[datetime.date, str], known_years: set[int]) -> bool:
     if day.year in known_years and day in exceptions:
         return exceptions[day] == DayKind.MAKEUP_WORKDAY
     return day.weekday() < 5
 
+
 def is_working_day(day: datetime.date) -> bool:
     """Return whether the date is a working day (工作日)."""
     exceptions, years = _exceptions(day, day)
     return _is_working(day, exceptions, years)
+
 
 def working_days_after(day: datetime.date, count: int) -> datetime.date:
     """Return the count-th working day after the given date (count >= 1)."""
@@ -46,6 +51,7 @@ def working_days_after(day: datetime.date, count: int) -> datetime.date:
                     return current
         start = end
 
+
 def due_moment(moment: datetime.datetime, *, window=None, working_days: int = 1) -> datetime.datetime:
     """Return the due moment (期限) of something asked at the moment: the end of the window's duty hours on
     the working_days-th working day after it.
@@ -57,9 +63,11 @@ def due_moment(moment: datetime.datetime, *, window=None, working_days: int = 1)
     end = getattr(window, "duty_end", None) or datetime.time.fromisoformat(settings.DEFAULT_DUTY_END)
     return timezone.make_aware(datetime.datetime.combine(day, end))
 
+
 def due_text(due_at: datetime.datetime) -> str:
     """Return a due moment as citizens read it: "2026年12月01日 17:30 前"."""
     return f"{timezone.localtime(due_at):%Y年%m月%d日 %H:%M} 前"
+
 
 def unknown_years_ahead(today: datetime.date | None = None) -> list[int]:
     """Return this year and next year when their holiday schedule is missing (for the admin warning)."""

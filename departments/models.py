@@ -1,4 +1,5 @@
 """Departments (部门), their duty windows (值班窗口) and the working-day calendar (工作日)."""
+
 import datetime
 
 from django.conf import settings
@@ -45,13 +46,9 @@ class Department(models.Model):
 class Window(models.Model):
     """A duty window (值班窗口): one queue of a department with its own officers and duty statement."""
 
-    department = models.ForeignKey(
-        Department, verbose_name=_("部门"), on_delete=models.PROTECT, related_name="windows"
-    )
+    department = models.ForeignKey(Department, verbose_name=_("部门"), on_delete=models.PROTECT, related_name="windows")
     name = models.CharField(_("窗口名称"), max_length=50)
-    duty_statement = models.TextField(
-        _("职责说明"), help_text=_("本窗口的职责概述；市民打开对话时自动弹出")
-    )
+    duty_statement = models.TextField(_("职责说明"), help_text=_("本窗口的职责概述；市民打开对话时自动弹出"))
     accepts = models.TextField(_("受理内容"), blank=True, help_text=_("每行一项"))
     does_not_accept = models.TextField(_("不受理内容"), blank=True, help_text=_("每行一项，可注明应找哪个部门"))
     officers = models.ManyToManyField(
@@ -98,7 +95,9 @@ class CalendarYear(models.Model):
     """A year whose official holiday schedule is known; other years fall back to weekends only."""
 
     year = models.PositiveSmallIntegerField(_("年份"), unique=True)
-    source = models.CharField(_("来源"), max_length=100, blank=True, help_text=_("例如：国务院办公厅通知，或 chinesecalendar 包"))
+    source = models.CharField(
+        _("来源"), max_length=100, blank=True, help_text=_("例如：国务院办公厅通知，或 chinesecalendar 包")
+    )
     notes = models.TextField(_("备注"), blank=True)
 
     class Meta:

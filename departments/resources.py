@@ -5,6 +5,7 @@ identified by its name, a window by its department's name and its own name, offi
 importing the same file twice updates the rows instead of duplicating them. A file with any bad
 row imports nothing.
 """
+
 import re
 
 from django.contrib.auth import get_user_model
@@ -233,7 +234,17 @@ class DepartmentResource(AllOrNothingResource):
     class Meta:
         model = Department
         import_id_fields = ("name",)
-        fields = ("name", "short_name", "level", "parent", "contact_phone", "address", "website", "ordering", "is_active")
+        fields = (
+            "name",
+            "short_name",
+            "level",
+            "parent",
+            "contact_phone",
+            "address",
+            "website",
+            "ordering",
+            "is_active",
+        )
         use_transactions = True
         clean_model_instances = True
         skip_unchanged = True
@@ -303,7 +314,9 @@ class WindowResource(AllOrNothingResource):
         before = set(instance.officers.values_list("id", flat=True)) if instance.pk else set()
         super().save_m2m(instance, row, **kwargs)
         if not kwargs.get("dry_run"):
-            actions.notify_officer_windows_changed(officer_ids=before | set(instance.officers.values_list("id", flat=True)))
+            actions.notify_officer_windows_changed(
+                officer_ids=before | set(instance.officers.values_list("id", flat=True))
+            )
 
     def get_instance(self, instance_loader, row):
         # An unknown department makes the lookup fail; import_instance raises it again as a

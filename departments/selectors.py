@@ -1,4 +1,5 @@
 """Reads for departments and windows."""
+
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 

@@ -10,6 +10,7 @@ it never answers, calling ``progress`` every ``progress_every`` seconds meanwhil
 a loaded machine shows as slow, not as a hang. Python's standard library only: the module runs before the
 virtualenv's packages are needed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,7 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PYTHON = str(PROJECT_DIR / ".venv" / "bin" / "python") if (PROJECT_DIR / ".venv" / "bin" / "python").exists() else sys.executable
+PYTHON = (
+    str(PROJECT_DIR / ".venv" / "bin" / "python")
+    if (PROJECT_DIR / ".venv" / "bin" / "python").exists()
+    else sys.executable
+)
 DAPHNE = str(Path(PYTHON).with_name("daphne"))
 DB_USER = DB_NAME = "zwt"
 
@@ -144,8 +149,15 @@ class Service:
     stop_timeout = 20.0
     poll_interval = 0.05
 
-    def __init__(self, workdir: Path, *, name: str | None = None, log_dir: Path | None = None,
-                 new_session: bool = True, truncate_log: bool = False):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        name: str | None = None,
+        log_dir: Path | None = None,
+        new_session: bool = True,
+        truncate_log: bool = False,
+    ):
         """The log is ``log_dir/NAME.log`` (default: the work folder). ``new_session``: the child does
         not get the terminal's Ctrl-C (its owner stops it, in order); ``truncate_log``: the first start
         empties an existing log, later (re)starts append to it.
@@ -214,8 +226,12 @@ class Service:
         self._truncate_log = False
         with open(self.log_path, mode) as out:
             self.process = subprocess.Popen(
-                self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=self.new_session, **kwargs,
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=self.new_session,
+                **kwargs,
             )
 
     def stop(self, timeout: float | None = None) -> None:
@@ -244,8 +260,9 @@ class Service:
         self.start()
 
 
-def start_on_free_port(make: Callable[[int], Service], *, attempts: int = 3, timeout: float = 60,
-                       progress: Progress | None = None) -> Service:
+def start_on_free_port(
+    make: Callable[[int], Service], *, attempts: int = 3, timeout: float = 60, progress: Progress | None = None
+) -> Service:
     """Start ``make(port)`` on a free port and return it once it answers.
 
     Between choosing a free port and binding it another process may take it (other runs share the
@@ -273,8 +290,18 @@ class Postgres(Service):
     name = "postgres"
     stop_signal = signal.SIGINT  # PostgreSQL's "fast" shutdown
 
-    def __init__(self, workdir: Path, port: int, *, durable: bool = True, settings: dict[str, str] | None = None,
-                 throwaway: bool = False, bindir: Path | None = None, password: str | None = None, **options):
+    def __init__(
+        self,
+        workdir: Path,
+        port: int,
+        *,
+        durable: bool = True,
+        settings: dict[str, str] | None = None,
+        throwaway: bool = False,
+        bindir: Path | None = None,
+        password: str | None = None,
+        **options,
+    ):
         super().__init__(workdir, **options)
         self.port = port
         self.durable = durable
@@ -312,19 +339,31 @@ class Postgres(Service):
                 shutil.chown(path, "postgres", "postgres")
         if (self.datadir / "PG_VERSION").exists():
             return
-        command = [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", DB_USER, "-E", "UTF8", "--no-locale",
-                   "--auth=trust"]
+        command = [
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            DB_USER,
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--auth=trust",
+        ]
         if self.throwaway:
             command.append("--no-sync")
-        result = subprocess.run(command, capture_output=True, text=True, cwd=self.workdir, stdin=subprocess.DEVNULL,
-                                **self.as_postgres())
+        result = subprocess.run(
+            command, capture_output=True, text=True, cwd=self.workdir, stdin=subprocess.DEVNULL, **self.as_postgres()
+        )
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
     def createdb(self) -> None:
         result = subprocess.run(
             [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER, DB_NAME],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
         )
         if result.returncode != 0:
             raise RuntimeError(f"createdb failed: {result.stderr}")
@@ -339,8 +378,17 @@ class Postgres(Service):
         self.createdb()
 
     def command(self) -> list[str]:
-        command = [str(self.bindir / "postgres"), "-D", str(self.datadir), "-h", "127.0.0.1", "-p", str(self.port),
-                   "-k", str(self.sockdir)]
+        command = [
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.datadir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.sockdir),
+        ]
         for name, value in self.settings.items():
             command += ["-c", f"{name}={value}"]
         if not self.durable and "synchronous_commit" not in self.settings:
@@ -349,10 +397,24 @@ class Postgres(Service):
         return command
 
     def ready(self) -> bool:
-        return subprocess.run(
-            [str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER, "-d", "postgres"],
-            stdin=subprocess.DEVNULL,
-        ).returncode == 0
+        return (
+            subprocess.run(
+                [
+                    str(self.bindir / "pg_isready"),
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    DB_USER,
+                    "-d",
+                    "postgres",
+                ],
+                stdin=subprocess.DEVNULL,
+            ).returncode
+            == 0
+        )
 
     def start(self, timeout: float = 60, **kwargs) -> None:
         if not self.running():
@@ -364,14 +426,24 @@ class Redis(Service):
 
     name = "redis"
 
-    def __init__(self, workdir: Path, port: int, *, binary: str | None = None, options: list[str] | None = None,
-                 **service_options):
+    def __init__(
+        self,
+        workdir: Path,
+        port: int,
+        *,
+        binary: str | None = None,
+        options: list[str] | None = None,
+        **service_options,
+    ):
         super().__init__(workdir, **service_options)
         self.port = port
         self.binary = binary or shutil.which("redis-server") or "/usr/bin/redis-server"
         # Production's default: many sockets, and pub/sub clients may lag behind a burst.
-        self.options = ["--maxclients", "10000", "--client-output-buffer-limit", "pubsub", "64mb", "16mb", "60"] \
-            if options is None else list(options)
+        self.options = (
+            ["--maxclients", "10000", "--client-output-buffer-limit", "pubsub", "64mb", "16mb", "60"]
+            if options is None
+            else list(options)
+        )
 
     @property
     def url(self) -> str:
@@ -379,8 +451,22 @@ class Redis(Service):
 
     def command(self) -> list[str]:
         # Only the channel layer and the cache live here: nothing to persist.
-        return [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.workdir),
-                "--save", "", "--appendonly", "no", "--daemonize", "no", *self.options]
+        return [
+            self.binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.workdir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            *self.options,
+        ]
 
     def ready(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
@@ -398,9 +484,21 @@ class Daphne(Service):
 
     name = "daphne"
 
-    def __init__(self, workdir: Path, port: int, env: dict, *, index: int = 0,
-                 application: str = "portal.asgi:application", unix: bool = False, behind_proxy: bool = True,
-                 base_env: dict | None = None, binary: str = DAPHNE, name: str | None = None, **options):
+    def __init__(
+        self,
+        workdir: Path,
+        port: int,
+        env: dict,
+        *,
+        index: int = 0,
+        application: str = "portal.asgi:application",
+        unix: bool = False,
+        behind_proxy: bool = True,
+        base_env: dict | None = None,
+        binary: str = DAPHNE,
+        name: str | None = None,
+        **options,
+    ):
         super().__init__(workdir, name=name or f"daphne-{index}-{port}", **options)
         self.binary = binary
         self.port = port
@@ -432,8 +530,19 @@ class Daphne(Service):
         # --websocket_connect_timeout: daphne drops a handshake the application has not accepted within 5 s
         # by default; when thousands of pages (re)connect at once, accepting them (session, user and
         # conversation from the database) takes longer than that, and the drops cascade at the proxy.
-        return [self.binary, "-e", endpoint, "--proxy-headers", "--websocket_connect_timeout", "60", "-v", "1",
-                "--access-log", os.devnull, self.application]
+        return [
+            self.binary,
+            "-e",
+            endpoint,
+            "--proxy-headers",
+            "--websocket_connect_timeout",
+            "60",
+            "-v",
+            "1",
+            "--access-log",
+            os.devnull,
+            self.application,
+        ]
 
     def spawn(self) -> None:
         if self.socket_path:

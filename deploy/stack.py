@@ -8,6 +8,7 @@ Every service runs in the foreground as our child, in one work folder: throwaway
 removed at the end) or persistent (``var/prod/``: the database survives restarts). PostgreSQL runs as the
 ``postgres`` system user when we are root, because it refuses to run as root.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,9 +74,26 @@ class Nginx(Service):
         cert, key = self.workdir / "tls" / "cert.pem", self.workdir / "tls" / "key.pem"
         if not cert.exists():
             subprocess.run(
-                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", "/CN=localhost",
-                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                check=True, capture_output=True,
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "365",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout",
+                    str(key),
+                    "-out",
+                    str(cert),
+                ],
+                check=True,
+                capture_output=True,
             )
         nofile = raise_nofile_limit()
         values = {
@@ -86,9 +104,7 @@ class Nginx(Service):
             "PORT": str(self.port),
             "TLS_PORT": str(self.tls_port),
             "STATIC_ROOT": str(static_root),
-            "UPSTREAM_SERVERS": "\n".join(
-                f"        server {upstream} max_fails=0;" for upstream in self.upstreams
-            ),
+            "UPSTREAM_SERVERS": "\n".join(f"        server {upstream} max_fails=0;" for upstream in self.upstreams),
         }
         text = TEMPLATE.read_text()
         for key_, value in values.items():
@@ -108,10 +124,20 @@ class Nginx(Service):
 class Stack:
     """PostgreSQL, Redis, K daphne processes and nginx, started in that order and stopped in reverse."""
 
-    def __init__(self, *, daphnes: int = 2, port: int | None = None, tls_port: int | None = None,
-                 workdir: Path | None = None, durable: bool = True, layer: str | None = None,
-                 env: dict | None = None, nginx_workers: int = 4, debug: bool = False,
-                 application: str = "portal.asgi:application"):
+    def __init__(
+        self,
+        *,
+        daphnes: int = 2,
+        port: int | None = None,
+        tls_port: int | None = None,
+        workdir: Path | None = None,
+        durable: bool = True,
+        layer: str | None = None,
+        env: dict | None = None,
+        nginx_workers: int = 4,
+        debug: bool = False,
+        application: str = "portal.asgi:application",
+    ):
         self.persistent = workdir is not None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="zwt-prod-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -122,10 +148,16 @@ class Stack:
         self.extra_env = {k: str(v) for k, v in (env or {}).items()}
         if layer:
             self.extra_env["REDIS_CHANNEL_LAYER"] = layer
-        self.daphnes = [Daphne(self.workdir, free_port(), {}, index=i, application=application, unix=True)
-                        for i in range(daphnes)]
-        self.nginx = Nginx(self.workdir, port or free_port(), tls_port or free_port(),
-                           [d.upstream for d in self.daphnes], workers=nginx_workers)
+        self.daphnes = [
+            Daphne(self.workdir, free_port(), {}, index=i, application=application, unix=True) for i in range(daphnes)
+        ]
+        self.nginx = Nginx(
+            self.workdir,
+            port or free_port(),
+            tls_port or free_port(),
+            [d.upstream for d in self.daphnes],
+            workers=nginx_workers,
+        )
 
     # Environment ----------------------------------------------------------------------------------
     def secret_key(self) -> str:
@@ -158,8 +190,14 @@ class Stack:
     def manage(self, *args: str, capture: bool = True) -> subprocess.CompletedProcess:
         child = dict(os.environ)
         child.update(self.env())
-        result = subprocess.run([PYTHON, "manage.py", *args], cwd=PROJECT_DIR, env=child, capture_output=capture,
-                                text=True, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [PYTHON, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=child,
+            capture_output=capture,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
@@ -237,9 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve 政务通 the production way on loopback (make run-prod).")
     parser.add_argument("--daphnes", type=int, default=int(os.environ.get("DAPHNES", "2")), help="daphne processes (K)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")), help="nginx HTTP port")
-    parser.add_argument("--tls-port", type=int, default=int(os.environ.get("TLS_PORT", "8443")), help="nginx HTTPS port")
+    parser.add_argument(
+        "--tls-port", type=int, default=int(os.environ.get("TLS_PORT", "8443")), help="nginx HTTPS port"
+    )
     parser.add_argument("--throwaway", action="store_true", help="temporary folder instead of var/prod/")
-    parser.add_argument("--layer", choices=["core", "pubsub"], help="channels-redis layer (default: the settings' choice)")
+    parser.add_argument(
+        "--layer", choices=["core", "pubsub"], help="channels-redis layer (default: the settings' choice)"
+    )
     args = parser.parse_args(argv)
     workdir = None if args.throwaway else PROJECT_DIR / "var" / "prod"
     stack = Stack(daphnes=args.daphnes, port=args.port, tls_port=args.tls_port, workdir=workdir, layer=args.layer)
@@ -259,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"port {port} is in use; choose another with --port / --tls-port")
         stack.start(demo=True)
         print(stack.manage("demo_logins").stdout, end="", flush=True)
-        log(f"Serving https://localhost:{args.tls_port}/ (self-signed certificate) and http://127.0.0.1:{args.port}/ "
-            f"through nginx to {len(stack.daphnes)} daphne processes; Ctrl-C stops everything")
+        log(
+            f"Serving https://localhost:{args.tls_port}/ (self-signed certificate) and http://127.0.0.1:{args.port}/ "
+            f"through nginx to {len(stack.daphnes)} daphne processes; Ctrl-C stops everything"
+        )
         while True:
             for service in stack.services():
                 if not service.running():

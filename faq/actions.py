@@ -1,4 +1,5 @@
 """Writes of the knowledge base. Each action is one transaction and renews the index token."""
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -121,7 +122,8 @@ def check_publication(entry: Entry, *, names_confirmed: bool = False) -> None:
     # Read afresh: the consent may have changed since the caller loaded the conversation.
     conversation = (
         Conversation.objects.select_related("citizen", "officer").filter(pk=entry.conversation_id).first()
-        if entry.conversation_id else None
+        if entry.conversation_id
+        else None
     )
     from_conversation = conversation is not None or entry.source != Source.CURATED
     if conversation is not None and not conversation.publication_consent:
@@ -135,7 +137,8 @@ def check_publication(entry: Entry, *, names_confirmed: bool = False) -> None:
             names += chat_privacy.known_names(conversation.officer)
     try:
         personal_data.check_publishable(
-            f"{entry.question}\n{entry.answer}", known_names=names,
+            f"{entry.question}\n{entry.answer}",
+            known_names=names,
             names_confirmed=names_confirmed or not from_conversation,
         )
     except personal_data.PersonalDataError as error:
@@ -274,7 +277,10 @@ def _same_text(entry: Entry, record: ImportRecord, question: str, answer: str) -
     """Whether a saved entry already has the record's question, answer, department and window."""
     window_name = entry.window.name if entry.window_id else ""
     return (entry.question, entry.answer, entry.department.name, window_name) == (
-        question, answer, record.department_name, record.window_name or ""
+        question,
+        answer,
+        record.department_name,
+        record.window_name or "",
     )
 
 
@@ -296,7 +302,9 @@ def embed_missing_vectors(*, batch_size: int = 32) -> int:
     current = Q(vector_model=embedding.MODEL_NAME, question_vector__isnull=False, passage_vector__isnull=False)
     ids = list(Entry.objects.exclude(current).order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), batch_size):
-        batch = list(Entry.objects.filter(pk__in=ids[start : start + batch_size]).select_related("department", "window"))
+        batch = list(
+            Entry.objects.filter(pk__in=ids[start : start + batch_size]).select_related("department", "window")
+        )
         _index_fields(batch)
         with transaction.atomic():
             for entry in batch:
@@ -309,7 +317,9 @@ def reindex_entries(*, batch_size: int = 32, progress: Callable | None = None) -
     """Recompute the terms and vectors of every entry; return how many were indexed."""
     ids = list(Entry.objects.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), batch_size):
-        batch = list(Entry.objects.filter(pk__in=ids[start : start + batch_size]).select_related("department", "window"))
+        batch = list(
+            Entry.objects.filter(pk__in=ids[start : start + batch_size]).select_related("department", "window")
+        )
         _index_fields(batch)
         with transaction.atomic():
             for entry in batch:
@@ -327,7 +337,9 @@ def archive_answered_conversations(*, department_ids: Sequence[int] | None = Non
     Nothing is published here: archive entries are seen only by officers of their department.
     """
     conversations = (
-        Conversation.objects.filter(status=Status.CLOSED, faq_entry__isnull=True, messages__sender_kind=SenderKind.OFFICER)
+        Conversation.objects.filter(
+            status=Status.CLOSED, faq_entry__isnull=True, messages__sender_kind=SenderKind.OFFICER
+        )
         .filter(messages__sender_kind=SenderKind.CITIZEN)
         .exclude(classification__in=EXEMPT_CLASSIFICATIONS)
         .select_related("window__department", "citizen")
@@ -363,7 +375,11 @@ def archive_answered_conversations(*, department_ids: Sequence[int] | None = Non
         return 0
     _index_fields(entries)
     with transaction.atomic():
-        taken = set(Entry.objects.filter(conversation__in=[e.conversation for e in entries]).values_list("conversation_id", flat=True))
+        taken = set(
+            Entry.objects.filter(conversation__in=[e.conversation for e in entries]).values_list(
+                "conversation_id", flat=True
+            )
+        )
         fresh = [entry for entry in entries if entry.conversation_id not in taken]
         # ignore_conflicts: another process may archive the same conversation at the same moment.
         Entry.objects.bulk_create(fresh, ignore_conflicts=True)
@@ -422,10 +438,14 @@ def forget_conversations(*, conversation_ids: Sequence[int]) -> int:
     entries were deleted.
     """
     doomed = []
-    for entry in Entry.objects.filter(conversation_id__in=list(conversation_ids)).select_related("conversation__citizen"):
+    for entry in Entry.objects.filter(conversation_id__in=list(conversation_ids)).select_related(
+        "conversation__citizen"
+    ):
         if entry.is_published and not personal_data.find(
             # Blocked kinds and the citizen's own name or number; the name heuristic was confirmed at publication.
-            f"{entry.question}\n{entry.answer}", known_names=chat_privacy.known_names(entry.conversation.citizen), names=False
+            f"{entry.question}\n{entry.answer}",
+            known_names=chat_privacy.known_names(entry.conversation.citizen),
+            names=False,
         ):
             continue
         doomed.append(entry.pk)

@@ -1,4 +1,5 @@
 """The information center's console for the knowledge base; saves and bulk changes go through actions."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,8 @@ from .resources import EntryResource
 
 class EntryAdminForm(forms.ModelForm):
     confirm_names = forms.BooleanField(
-        label=_("我已核对，疑似姓名不是个人信息"), required=False,
+        label=_("我已核对，疑似姓名不是个人信息"),
+        required=False,
         help_text=_("只对来自市民会话的条目有效；手机号、身份证号等必须删去，不能确认。"),
     )
 
@@ -31,9 +33,11 @@ class EntryAdminForm(forms.ModelForm):
         if data.get("is_published") and not self.errors:
             # The same check as the action, so that the page shows the reason next to the text.
             candidate = Entry(
-                key=self.instance.key or data.get("key", ""), source=self.instance.source,
+                key=self.instance.key or data.get("key", ""),
+                source=self.instance.source,
                 conversation=self.instance.conversation if self.instance.conversation_id else None,
-                question=data.get("question", ""), answer=data.get("answer", ""),
+                question=data.get("question", ""),
+                answer=data.get("answer", ""),
             )
             try:
                 actions.check_publication(candidate, names_confirmed=data.get("confirm_names", False))
@@ -56,10 +60,30 @@ class EntryAdmin(AuditedReadsMixin, SpreadsheetImportMixin, ImportExportModelAdm
     list_select_related = ("department", "window")
     search_fields = ("key", "question", "answer")
     autocomplete_fields = ("department", "window")
-    readonly_fields = ("source", "conversation", "published_at", "created_by", "created_at", "updated_at", "vector_model")
+    readonly_fields = (
+        "source",
+        "conversation",
+        "published_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "vector_model",
+    )
     fields = (
-        "key", "department", "window", "question", "answer", "is_published", "confirm_names",
-        "source", "conversation", "published_at", "created_by", "created_at", "updated_at", "vector_model",
+        "key",
+        "department",
+        "window",
+        "question",
+        "answer",
+        "is_published",
+        "confirm_names",
+        "source",
+        "conversation",
+        "published_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "vector_model",
     )
     actions = ["publish", "withdraw", "embed_missing"]
 
@@ -92,7 +116,9 @@ class EntryAdmin(AuditedReadsMixin, SpreadsheetImportMixin, ImportExportModelAdm
     @admin.action(description=_("发布所选常见问题"), permissions=["change"])
     def publish(self, request, queryset):
         try:
-            count = actions.set_published(entries=list(queryset.select_related("conversation__citizen")), published=True)
+            count = actions.set_published(
+                entries=list(queryset.select_related("conversation__citizen")), published=True
+            )
         except actions.FaqError as error:
             self.message_user(request, error.message, messages.ERROR)
             return

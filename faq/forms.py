@@ -9,13 +9,15 @@ class SearchForm(forms.Form):
 
 class PublishForm(forms.Form):
     question = forms.CharField(
-        label="问题", max_length=QUESTION_MAX, widget=forms.Textarea(attrs={"rows": 3}),
+        label="问题",
+        max_length=QUESTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "请填写问题。", "max_length": f"问题不能超过 {QUESTION_MAX} 个字。"},
     )
     answer = forms.CharField(
-        label="答复", max_length=ANSWER_MAX, widget=forms.Textarea(attrs={"rows": 8}),
+        label="答复",
+        max_length=ANSWER_MAX,
+        widget=forms.Textarea(attrs={"rows": 8}),
         error_messages={"required": "请填写答复。", "max_length": f"答复不能超过 {ANSWER_MAX} 个字。"},
     )
-    confirm_personal_data = forms.BooleanField(
-        label="我已核对，标出的疑似姓名不是个人信息（或已删改）", required=False
-    )
+    confirm_personal_data = forms.BooleanField(label="我已核对，标出的疑似姓名不是个人信息（或已删改）", required=False)

@@ -3,6 +3,7 @@
 Each line: {"key", "department", "window", "question", "answer"}. Every line is checked before
 anything is written, so a file with one bad line imports nothing.
 """
+
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -70,7 +71,10 @@ def read_records(lines: Iterable[str], *, create_missing: bool = False) -> list[
         parsed.append((number, data))
 
     departments = {d.name: d for d in Department.objects.filter(name__in={d["department"].strip() for _, d in parsed})}
-    windows = {(w.department.name, w.name): w for w in Window.objects.select_related("department").filter(department__in=departments.values())}
+    windows = {
+        (w.department.name, w.name): w
+        for w in Window.objects.select_related("department").filter(department__in=departments.values())
+    }
     records: list[ImportRecord] = []
     for number, data in parsed:
         department_name = data["department"].strip()
@@ -85,9 +89,14 @@ def read_records(lines: Iterable[str], *, create_missing: bool = False) -> list[
             continue
         records.append(
             ImportRecord(
-                line=number, key=data["key"].strip(), department=department, window=window,
-                question=data["question"].strip(), answer=data["answer"].strip(),
-                department_name=department_name, window_name=window_name,
+                line=number,
+                key=data["key"].strip(),
+                department=department,
+                window=window,
+                question=data["question"].strip(),
+                answer=data["answer"].strip(),
+                department_name=department_name,
+                window_name=window_name,
             )
         )
     if problems:

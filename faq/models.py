@@ -1,4 +1,5 @@
 """The knowledge base of the similar-question search (常见问题检索)."""
+
 import re
 import uuid
 
@@ -46,7 +47,11 @@ class Entry(models.Model):
     is_published = models.BooleanField(_("已发布"), default=False, db_index=True, help_text=_("发布后市民可以检索到"))
     published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("整理人"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("整理人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -9,6 +9,7 @@ logging in during a long import, even on the embedded SQLite. A file with any ba
 every row is checked before the first is saved (a row that only fails while being saved, e.g. a
 department deleted meanwhile, is reported and the rows before it stay imported).
 """
+
 import time
 
 from django.core.exceptions import ValidationError
@@ -91,8 +92,10 @@ class EntryResource(ChineseRowErrorsMixin, SafeModelResource):
             raise ValidationError({"部门": "不能为空"})
         try:
             actions.check_entry(
-                department=instance.department, window=instance.window,
-                question=instance.question, answer=instance.answer,
+                department=instance.department,
+                window=instance.window,
+                question=instance.question,
+                answer=instance.answer,
             )
         except actions.FaqError as error:
             raise ValidationError(error.message) from None

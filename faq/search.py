@@ -4,6 +4,7 @@ The database is the only shared state: entries carry their own vectors and terms
 holds a token that every change replaces. A search reads the token (one cheap query) and rebuilds
 the in-memory index when it differs, so all daphne processes see an entry saved by any of them.
 """
+
 import logging
 import threading
 from dataclasses import dataclass
@@ -49,8 +50,14 @@ def build_index(token: str) -> MemoryIndex:
     """Build the in-memory index from every entry in the database."""
     rows = list(
         Entry.objects.order_by("id").values_list(
-            "id", "department_id", "window_id", "is_published", "terms",
-            "question_vector", "passage_vector", "vector_model",
+            "id",
+            "department_id",
+            "window_id",
+            "is_published",
+            "terms",
+            "question_vector",
+            "passage_vector",
+            "vector_model",
         )
     )
     size = len(rows)
@@ -64,7 +71,9 @@ def build_index(token: str) -> MemoryIndex:
             has_vector[row] = True
     with_vectors = int(has_vector.sum())
     if with_vectors < size:
-        logger.warning("FAQ search: %d of %d entries have no vectors; run `manage.py faq_reindex`.", size - with_vectors, size)
+        logger.warning(
+            "FAQ search: %d of %d entries have no vectors; run `manage.py faq_reindex`.", size - with_vectors, size
+        )
     return MemoryIndex(
         token=token,
         entry_ids=np.array([r[0] for r in rows], dtype=np.int64),

@@ -1,4 +1,5 @@
 """Reads of the knowledge base: searches for citizens and officers, and personal-data flags."""
+
 import math
 from dataclasses import dataclass
 
@@ -104,7 +105,11 @@ def suggestions(
 ) -> list[Result]:
     """Return published entries close enough to a question being typed (to that window) to suggest them."""
     results = search_public(query, limit=limit, department_id=department_id, window_id=window_id)
-    return [r for r in results if r.similarity >= SUGGESTION_MIN_SIMILARITY or (r.similarity == 0 and r.lexical >= SUGGESTION_MIN_LEXICAL)]
+    return [
+        r
+        for r in results
+        if r.similarity >= SUGGESTION_MIN_SIMILARITY or (r.similarity == 0 and r.lexical >= SUGGESTION_MIN_LEXICAL)
+    ]
 
 
 def officer_department_ids(officer) -> set[int]:

@@ -1,4 +1,5 @@
 """Pages and JSON endpoints of the similar-question search. Thin: selectors read, actions write."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -99,7 +100,11 @@ def similar(request):
     # Answered conversations closed since the last visit become suggestions (bounded per request).
     actions.archive_answered_conversations(department_ids=department_ids, limit=10)
     query = selectors.latest_citizen_question(conversation)
-    results = [r for r in selectors.search_for_officer(request.user, query, window=conversation.window, limit=6) if r.entry.conversation_id != conversation.id]
+    results = [
+        r
+        for r in selectors.search_for_officer(request.user, query, window=conversation.window, limit=6)
+        if r.entry.conversation_id != conversation.id
+    ]
     closed = conversation.status == ChatStatus.CLOSED
     return JsonResponse(
         {
@@ -150,7 +155,9 @@ def publish(request, conversation_id: int):
             except actions.FaqError as error:
                 form.add_error(None, error.message.removeprefix(f"conv-{conversation.id}："))
             else:
-                messages.success(request, "已发布，市民可以检索到这条答复。" if entry.is_published else "已保存为草稿，市民看不到。")
+                messages.success(
+                    request, "已发布，市民可以检索到这条答复。" if entry.is_published else "已保存为草稿，市民看不到。"
+                )
                 return redirect("faq:publish", conversation_id=conversation.id)
         status = 400
     data = form.data if form.is_bound else form.initial

@@ -5,6 +5,7 @@ to X-Forwarded-For. Only that last hop is trustworthy: anything to its left was 
 may be invented (`X-Forwarded-For: 6.6.6.6, <real>`). The header is believed only when
 TRUST_X_FORWARDED_FOR is on and, if TRUSTED_PROXIES lists addresses, the request came from one of them.
 """
+
 import ipaddress
 
 from django.conf import settings

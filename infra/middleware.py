@@ -1,4 +1,5 @@
 """Refuse malformed input at the door, for every view at once."""
+
 from django.http import HttpResponse, JsonResponse
 
 from . import untrusted
@@ -22,7 +23,7 @@ class RejectMalformedInput:
                 return JsonResponse({"error": error.message}, status=400, json_dumps_params={"ensure_ascii": False})
             return HttpResponse(
                 f'<!doctype html><html lang="zh-hans"><meta charset="utf-8"><title>请求有误</title>'
-                f"<p>{error.message}</p><p><a href=\"javascript:history.back()\">返回上一页</a></p></html>",
+                f'<p>{error.message}</p><p><a href="javascript:history.back()">返回上一页</a></p></html>',
                 status=400,
                 content_type="text/html; charset=utf-8",
             )

@@ -7,6 +7,7 @@ Names are only *flagged*: a surname pattern cannot tell 王小明 from 王府井
 Every publishing path (the officer's page, the admin action, the admin form, imports) calls
 check_publishable; de-identification (retention, account deletion) and exports call mask.
 """
+
 import re
 from dataclasses import dataclass
 
@@ -24,10 +25,20 @@ BLOCKED_KINDS = (MOBILE, ID_NUMBER, BANK_CARD, PLATE, EMAIL, ADDRESS)
 # Full-width digits, letters and signs as citizens type them on a phone keyboard, mapped one
 # character to one character so that the offsets of a match are offsets in the original text.
 _HALF_WIDTH = str.maketrans(
-    {**{chr(0xFF10 + i): str(i) for i in range(10)},
-     **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
-     **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
-     "＋": "+", "－": "-", "（": "(", "）": ")", "—": "-", "＠": "@", "．": ".", "　": " ", "＿": "_"}
+    {
+        **{chr(0xFF10 + i): str(i) for i in range(10)},
+        **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
+        **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
+        "＋": "+",
+        "－": "-",
+        "（": "(",
+        "）": ")",
+        "—": "-",
+        "＠": "@",
+        "．": ".",
+        "　": " ",
+        "＿": "_",
+    }
 )
 
 _SEP = r"[ \-.]?"
@@ -66,7 +77,9 @@ _NAME_PATTERNS = (
 )
 
 # Words of government answers that jieba tags as names (measured on faq/fixtures/faq_demo.jsonl).
-_NOT_NAMES = frozenset({"许可", "许可证", "顾客", "张贴", "严肃处理", "高中毕业", "高中", "方便", "金额", "江南", "黄金"})
+_NOT_NAMES = frozenset(
+    {"许可", "许可证", "顾客", "张贴", "严肃处理", "高中毕业", "高中", "方便", "金额", "江南", "黄金"}
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,13 @@ def find(text: str, *, known_names: tuple[str, ...] = (), names: bool = True) ->
     """
     plain = (text or "").translate(_HALF_WIDTH)
     flags: list[Flag] = []
-    for kind, pattern in ((ID_NUMBER, _ID_NUMBER), (MOBILE, _MOBILE), (EMAIL, _EMAIL), (PLATE, _PLATE), (ADDRESS, _ADDRESS)):
+    for kind, pattern in (
+        (ID_NUMBER, _ID_NUMBER),
+        (MOBILE, _MOBILE),
+        (EMAIL, _EMAIL),
+        (PLATE, _PLATE),
+        (ADDRESS, _ADDRESS),
+    ):
         for match in pattern.finditer(plain):
             flags.append(Flag(kind, match.start(), match.end(), text[match.start() : match.end()]))
     for match in _CARD.finditer(plain):

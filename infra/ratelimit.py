@@ -6,6 +6,7 @@ Redis and a hit is one round trip (SET NX EX and INCR in one pipeline): Django's
 take two or three (add, then an incr that checks the key exists first), and a hit sits on the path
 of every chat message.
 """
+
 import asyncio
 import functools
 import time

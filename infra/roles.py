@@ -1,4 +1,5 @@
 """The roles a user has: the apps below portal check them without importing the user model's module."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 

@@ -1,4 +1,5 @@
 """Who must prove a second factor (TOTP) after the password, for views and websockets alike."""
+
 from django.conf import settings
 
 # seed_demo puts its accounts in this group; with DEBUG on they may skip the second factor.

@@ -1,4 +1,5 @@
 """Name a session without revealing its key (the key is the login cookie)."""
+
 import hashlib
 
 

@@ -5,6 +5,7 @@ information center's Excel, and a control character (U+0001) must not make the e
 XLSX/CSV export passes its cells through `safe_cell`; every import-export resource inherits
 `SafeExportMixin` (tests/security/test_exports.py walks them all).
 """
+
 import re
 
 from import_export import resources

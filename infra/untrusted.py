@@ -6,6 +6,7 @@ can take: integers of any size (OverflowError in SQL), nesting deep enough to ex
 (PostgreSQL refuses them in text). `parse_json` and `check_value` turn each into a MalformedInput with a
 Chinese message, so the caller answers with an error instead of crashing.
 """
+
 import json
 import math
 import re

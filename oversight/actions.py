@@ -1,4 +1,5 @@
 """Writes of oversight: the audit trail, snapshots of closed months and the purge of expired transcripts."""
+
 import dataclasses
 import datetime
 
@@ -24,8 +25,9 @@ class OversightError(DomainError):
     """A request oversight refuses."""
 
 
-def record_audit(*, actor, action: str, object_type: str = "", object_id="", summary: str = "",
-                 ip_address: str | None = None) -> AuditLog:
+def record_audit(
+    *, actor, action: str, object_type: str = "", object_id="", summary: str = "", ip_address: str | None = None
+) -> AuditLog:
     """Append an entry to the audit log (审计日志)."""
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.pk else None,
@@ -53,27 +55,38 @@ def snapshot_month(*, period: Period, now: datetime.datetime | None = None) -> i
     report = figures.compute(period, now=now)
     daily = figures.daily_by_department(period)
     rows = []
-    levels = (("department", report.departments), ("window", report.windows), ("officer", report.officers),
-              ("total", [report.total]))
+    levels = (
+        ("department", report.departments),
+        ("window", report.windows),
+        ("officer", report.officers),
+        ("total", [report.total]),
+    )
     for level, items in levels:
         for item in items:
             data = dict(item.figures)
             if level == "department":
                 data["daily"] = {day.isoformat(): count for day, count in daily.get(item.id, {}).items()}
                 data["topics"] = topics.hot_topics(period, department_id=item.id)
-            rows.append(MonthlyFigure(
-                month=period.first, level=level, object_id=item.id, name=item.name,
-                department_name=item.department if level not in ("department", "total") else "",
-                figures={**data, "_window": item.window}, computed_at=now,
-            ))
+            rows.append(
+                MonthlyFigure(
+                    month=period.first,
+                    level=level,
+                    object_id=item.id,
+                    name=item.name,
+                    department_name=item.department if level not in ("department", "total") else "",
+                    figures={**data, "_window": item.window},
+                    computed_at=now,
+                )
+            )
     MonthlyFigure.objects.filter(month=period.first).delete()
     MonthlyFigure.objects.bulk_create(rows)
     return len(rows)
 
 
 @transaction.atomic
-def close_month(*, period: Period, actor, now: datetime.datetime | None = None,
-                ip_address: str | None = None) -> MonthClose:
+def close_month(
+    *, period: Period, actor, now: datetime.datetime | None = None, ip_address: str | None = None
+) -> MonthClose:
     """Close (定稿) an ended month: freeze its figures, scores and ranks; later changes no longer alter them.
 
     A month already snapshotted by a purge keeps that snapshot (its transcripts may be gone).
@@ -88,11 +101,19 @@ def close_month(*, period: Period, actor, now: datetime.datetime | None = None,
     if not MonthlyFigure.objects.filter(month=period.first).exists():
         snapshot_month(period=period, now=now)
     closed = MonthClose.objects.create(
-        month=period.first, closed_at=now, closed_by=actor if actor is not None and actor.pk else None,
+        month=period.first,
+        closed_at=now,
+        closed_by=actor if actor is not None and actor.pk else None,
         closed_by_name=getattr(actor, "username", "") or "（命令行）",
     )
-    record_audit(actor=actor, action=AuditAction.CLOSE_MONTH, object_type="考核月份",
-                 object_id=period.first.strftime("%Y-%m"), summary=f"{period.label}考核定稿", ip_address=ip_address)
+    record_audit(
+        actor=actor,
+        action=AuditAction.CLOSE_MONTH,
+        object_type="考核月份",
+        object_id=period.first.strftime("%Y-%m"),
+        summary=f"{period.label}考核定稿",
+        ip_address=ip_address,
+    )
     return closed
 
 
@@ -105,8 +126,14 @@ def save_rule(*, rule: AssessmentRule, actor, ip_address: str | None = None) -> 
         raise OversightError("；".join(error.messages)) from None
     rule.save()
     summary = "、".join(f"{key} {weight}" for key, weight in rule.weights().items())
-    record_audit(actor=actor, action=AuditAction.CHANGE_RULE, object_type="考核细则", object_id=rule.year,
-                 summary=f"{rule.year} 年考核细则：{summary}", ip_address=ip_address)
+    record_audit(
+        actor=actor,
+        action=AuditAction.CHANGE_RULE,
+        object_type="考核细则",
+        object_id=rule.year,
+        summary=f"{rule.year} 年考核细则：{summary}",
+        ip_address=ip_address,
+    )
     return rule
 
 
@@ -136,8 +163,9 @@ def expiry_cutoff(*, now: datetime.datetime, days: int) -> datetime.datetime:
     return month_period(timezone.localdate(now) - datetime.timedelta(days=days)).start
 
 
-def purge_expired(*, actor=None, now: datetime.datetime | None = None, days: int | None = None,
-                  dry_run: bool = False) -> PurgeResult:
+def purge_expired(
+    *, actor=None, now: datetime.datetime | None = None, days: int | None = None, dry_run: bool = False
+) -> PurgeResult:
     """Delete closed conversations (and their messages) that began before the retention cutoff.
 
     Each month touched is snapshotted first (unless it already was), so its assessment figures stay.
@@ -161,7 +189,9 @@ def purge_expired(*, actor=None, now: datetime.datetime | None = None, days: int
             month = month_period(month.last + datetime.timedelta(days=1))
     message_count = Message.objects.filter(conversation__in=expired).count()
     conversation_count = expired.count()
-    result = PurgeResult(cutoff, conversation_count, message_count, [m.first.strftime("%Y-%m") for m in months], kept_open)
+    result = PurgeResult(
+        cutoff, conversation_count, message_count, [m.first.strftime("%Y-%m") for m in months], kept_open
+    )
     if dry_run:
         return result
     for month in months:
@@ -175,8 +205,12 @@ def purge_expired(*, actor=None, now: datetime.datetime | None = None, days: int
             faq_actions.forget_conversations(conversation_ids=batch)
             chat_actions.delete_conversations(conversation_ids=batch)
     record_audit(
-        actor=actor, action=AuditAction.PURGE, object_type="会话",
-        summary=(f"清理 {timezone.localtime(cutoff):%Y-%m-%d} 之前结束的会话 {conversation_count} 个、消息 {message_count} 条；"
-                 f"保存快照月份：{'、'.join(result.months_snapshotted) or '无'}"),
+        actor=actor,
+        action=AuditAction.PURGE,
+        object_type="会话",
+        summary=(
+            f"清理 {timezone.localtime(cutoff):%Y-%m-%d} 之前结束的会话 {conversation_count} 个、消息 {message_count} 条；"
+            f"保存快照月份：{'、'.join(result.months_snapshotted) or '无'}"
+        ),
     )
     return result

@@ -3,6 +3,7 @@
 Every page here is read-only. Access needs a supervisor (信息中心 or admin role) with the matching view
 permission; a staff officer gets 403.
 """
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -132,8 +133,14 @@ class AssessmentAdmin(ReadOnlyAdmin):
             context = {"departments": departments, "failed": True}
         context.update(self.admin_site.each_context(request))
         context["opts"] = self.opts
-        context["title"] = (f"{context['department'].name} 一周运行情况（{context['week'].first:%Y-%m-%d} 至 "
-                            f"{context['week'].last:%Y-%m-%d}）") if "week" in context else "一周运行情况"
+        context["title"] = (
+            (
+                f"{context['department'].name} 一周运行情况（{context['week'].first:%Y-%m-%d} 至 "
+                f"{context['week'].last:%Y-%m-%d}）"
+            )
+            if "week" in context
+            else "一周运行情况"
+        )
         return TemplateResponse(request, "admin/oversight/weekly.html", context)
 
     def download_view(self, request):
@@ -147,7 +154,9 @@ class AssessmentAdmin(ReadOnlyAdmin):
         span = f"{period.first:%Y-%m}" if period.is_month else f"{period.first:%Y%m%d}-{period.last:%Y%m%d}"
         name = f"assessment-{span}{'-d' + str(department_id) if department_id else ''}"
         if request.GET.get("format") == "csv":
-            response = HttpResponse(("\ufeff" + exports.csv_text(report)).encode("utf-8"), content_type="text/csv; charset=utf-8")
+            response = HttpResponse(
+                ("\ufeff" + exports.csv_text(report)).encode("utf-8"), content_type="text/csv; charset=utf-8"
+            )
             name += ".csv"
         else:
             response = HttpResponse(
@@ -157,8 +166,11 @@ class AssessmentAdmin(ReadOnlyAdmin):
             name += ".xlsx"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         record_audit(
-            actor=request.user, action=AuditAction.EXPORT_ASSESSMENT, object_type="考核表",
-            object_id=span, summary=f"下载{period.label}考核表 {name}",
+            actor=request.user,
+            action=AuditAction.EXPORT_ASSESSMENT,
+            object_type="考核表",
+            object_id=span,
+            summary=f"下载{period.label}考核表 {name}",
             ip_address=_client_ip(request),
         )
         return response
@@ -170,21 +182,60 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
 
     resource_classes = [TranscriptResource]
     export_form_class = ChineseExportForm
-    list_display = ["id", "department", "window_name", "citizen_masked", "officer", "status", "classification",
-                    "first_question_at", "answered_live", "is_offline_question", "rating"]
+    list_display = [
+        "id",
+        "department",
+        "window_name",
+        "citizen_masked",
+        "officer",
+        "status",
+        "classification",
+        "first_question_at",
+        "answered_live",
+        "is_offline_question",
+        "rating",
+    ]
     list_display_links = ["id"]
-    list_filter = ["window__department", "status", "classification", "answered_live", "is_offline_question", "rating",
-                   "first_question_at"]
-    search_fields = ["=id", "=citizen__phone", "window__name", "window__department__name", "officer__display_name",
-                     "messages__body"]
+    list_filter = [
+        "window__department",
+        "status",
+        "classification",
+        "answered_live",
+        "is_offline_question",
+        "rating",
+        "first_question_at",
+    ]
+    search_fields = [
+        "=id",
+        "=citizen__phone",
+        "window__name",
+        "window__department__name",
+        "officer__display_name",
+        "messages__body",
+    ]
     search_help_text = "按会话编号、市民手机号（完整号码）、部门、窗口、值班人员或消息内容搜索"
     date_hierarchy = "first_question_at"
     list_select_related = ["window__department", "citizen", "officer"]
     show_full_result_count = False
     list_per_page = 50
-    fields = ["department", "window_name", "citizen_masked", "officer", "status", "classification",
-              "first_question_at", "assigned_at", "first_response_at", "answered_live", "is_offline_question",
-              "due_at", "closed_at", "rating", "rating_comment", "transcript"]
+    fields = [
+        "department",
+        "window_name",
+        "citizen_masked",
+        "officer",
+        "status",
+        "classification",
+        "first_question_at",
+        "assigned_at",
+        "first_response_at",
+        "answered_live",
+        "is_offline_question",
+        "due_at",
+        "closed_at",
+        "rating",
+        "rating_comment",
+        "transcript",
+    ]
     readonly_fields = fields
 
     class Media:
@@ -207,29 +258,39 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
 
     @admin.display(description="对话记录")
     def transcript(self, obj):
-        rows = (
-            Message.objects.filter(conversation=obj).select_related("sender").order_by("seq")
-        )
+        rows = Message.objects.filter(conversation=obj).select_related("sender").order_by("seq")
+
         def who(message):
             if message.sender_kind == "citizen":
                 return f"市民 {person_label(message.sender)}"
             if message.sender_kind == "officer":
                 return str(message.sender) if message.sender else "值班人员"
             return "系统"
-        return format_html(
-            '<table class="oversight-transcript"><tbody>{}</tbody></table>',
-            format_html_join(
-                "", '<tr class="from-{}"><td>{}</td><td>{}</td><td>{}</td></tr>',
-                ((m.sender_kind, f"{timezone.localtime(m.created_at):%m-%d %H:%M:%S}", who(m), m.body) for m in rows),
-            ),
-        ) if obj.pk else ""
+
+        return (
+            format_html(
+                '<table class="oversight-transcript"><tbody>{}</tbody></table>',
+                format_html_join(
+                    "",
+                    '<tr class="from-{}"><td>{}</td><td>{}</td><td>{}</td></tr>',
+                    (
+                        (m.sender_kind, f"{timezone.localtime(m.created_at):%m-%d %H:%M:%S}", who(m), m.body)
+                        for m in rows
+                    ),
+                ),
+            )
+            if obj.pk
+            else ""
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200 and request.method == "GET":
             conversation = self.get_object(request, object_id)
             record_audit(
-                actor=request.user, action=AuditAction.VIEW_TRANSCRIPT, object_type="会话",
+                actor=request.user,
+                action=AuditAction.VIEW_TRANSCRIPT,
+                object_type="会话",
                 object_id=object_id,
                 summary=f"查看对话记录 #{object_id} {conversation.window if conversation else ''}",
                 ip_address=_client_ip(request),
@@ -240,16 +301,22 @@ class TranscriptAdmin(ExportMixin, ReadOnlyAdmin):
         # A search by a word reveals which conversations contain it: it is a read of message text.
         if search_term.strip():
             record_audit(
-                actor=request.user, action=AuditAction.SEARCH_CONTENT, object_type="会话",
-                summary=f"检索对话记录：{search_term.strip()[:200]}", ip_address=_client_ip(request),
+                actor=request.user,
+                action=AuditAction.SEARCH_CONTENT,
+                object_type="会话",
+                summary=f"检索对话记录：{search_term.strip()[:200]}",
+                ip_address=_client_ip(request),
             )
         return super().get_search_results(request, queryset, search_term)
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
         data = super().get_export_data(file_format, request, queryset, **kwargs)
         record_audit(
-            actor=request.user, action=AuditAction.EXPORT_TRANSCRIPTS, object_type="会话",
-            summary=f"导出对话列表 {queryset.count()} 条（{file_format.get_title()}）", ip_address=_client_ip(request),
+            actor=request.user,
+            action=AuditAction.EXPORT_TRANSCRIPTS,
+            object_type="会话",
+            summary=f"导出对话列表 {queryset.count()} 条（{file_format.get_title()}）",
+            ip_address=_client_ip(request),
         )
         return data
 
@@ -307,10 +374,30 @@ class MonthCloseAdmin(ReadOnlyAdmin):
 class AssessmentRuleAdmin(admin.ModelAdmin):
     """考核细则: the weights of one year's score; every change is written to the audit log."""
 
-    list_display = ["year", "answer_rate", "on_time_rate", "duty_coverage", "satisfied_rate", "live_rate",
-                    "direct_rate", "rated_share", "one_time_rate", "updated_at"]
-    fields = ["year", "answer_rate", "on_time_rate", "duty_coverage", "satisfied_rate", "live_rate", "direct_rate",
-              "rated_share", "one_time_rate", "note"]
+    list_display = [
+        "year",
+        "answer_rate",
+        "on_time_rate",
+        "duty_coverage",
+        "satisfied_rate",
+        "live_rate",
+        "direct_rate",
+        "rated_share",
+        "one_time_rate",
+        "updated_at",
+    ]
+    fields = [
+        "year",
+        "answer_rate",
+        "on_time_rate",
+        "duty_coverage",
+        "satisfied_rate",
+        "live_rate",
+        "direct_rate",
+        "rated_share",
+        "one_time_rate",
+        "note",
+    ]
     actions = None
 
     def has_module_permission(self, request):

@@ -4,6 +4,7 @@ It listens to the window groups chat already sends to (queue, presence, taken, .
 shortly after any of them, and on a timer besides, so waits keep growing on screen and a missed event
 costs at most one period. Read-only: the only frame it accepts is a refresh request.
 """
+
 import asyncio
 
 from channels.db import database_sync_to_async
@@ -22,8 +23,14 @@ def refresh_seconds() -> float:
 
 
 def may_watch(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.is_supervisor
-                and user.has_perm("oversight.view_assessment"))
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.is_supervisor
+        and user.has_perm("oversight.view_assessment")
+    )
 
 
 class WallboardConsumer(BaseConsumer):

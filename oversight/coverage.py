@@ -3,6 +3,7 @@
 Duty slots come from the calendar (a few per day); online stretches are already clipped to the period
 by the database. Both lists are small (officers x days), so the union and intersection are done here.
 """
+
 import datetime
 from collections.abc import Iterable
 
@@ -21,8 +22,12 @@ def working_days(period: Period) -> list[datetime.date]:
 
 
 def duty_slots(
-    period: Period, days: Iterable[datetime.date], duty_start: datetime.time, duty_end: datetime.time,
-    *, now: datetime.datetime,
+    period: Period,
+    days: Iterable[datetime.date],
+    duty_start: datetime.time,
+    duty_end: datetime.time,
+    *,
+    now: datetime.datetime,
 ) -> list[Span]:
     """Return the window's duty hours on the given working days as epoch spans, cut at the period end and now."""
     upper = min(period.end, now).timestamp()

@@ -1,4 +1,5 @@
 """What the supervisor dashboard (考核看板) and the weekly operation report (一周运行情况) show."""
+
 import datetime
 
 from django.utils import timezone
@@ -7,19 +8,67 @@ from . import charts, figures, ledger, selectors, topics
 from .figures import DEFINITIONS, DEFINITIONS_BY_KEY
 from .periods import Period, PeriodError, current_month, month_period, parse_day, parse_month, parse_span, week_period
 
-HEADLINE = ["conversations", "valid", "answer_rate", "live_rate", "on_time_rate", "satisfied_rate", "rated_share",
-            "direct_rate", "one_time_rate", "frt_median", "offline_overdue", "offline_not_due", "satisfaction",
-            "online_hours", "duty_coverage", "chitchat_share"]
+HEADLINE = [
+    "conversations",
+    "valid",
+    "answer_rate",
+    "live_rate",
+    "on_time_rate",
+    "satisfied_rate",
+    "rated_share",
+    "direct_rate",
+    "one_time_rate",
+    "frt_median",
+    "offline_overdue",
+    "offline_not_due",
+    "satisfaction",
+    "online_hours",
+    "duty_coverage",
+    "chitchat_share",
+]
 # The 12345 measures, shown together beside the answer rates.
-MEASURES = ["answer_rate", "live_rate", "on_time_rate", "satisfied_rate", "rated_share", "direct_rate",
-            "one_time_rate"]
-TABLE_COLUMNS = ["online_hours", "duty_coverage", "conversations", "valid", "answered", "answer_rate", "live_rate",
-                 "on_time_rate", "direct_rate", "one_time_rate", "frt_median", "frt_p90", "offline",
-                 "offline_in_time", "offline_overdue", "offline_not_due", "transfers_out", "transfers_in",
-                 "cases_escalated", "cases_led", "cases_replied_in_time", "cases_overdue", "cases_returned",
-                 "chitchat_share", "rated", "rated_share", "satisfied_rate", "satisfaction"]
-DAILY_COLUMNS = ["conversations", "valid", "answered", "answer_rate", "answered_live", "offline", "offline_overdue",
-                 "offline_not_due", "online_hours"]
+MEASURES = ["answer_rate", "live_rate", "on_time_rate", "satisfied_rate", "rated_share", "direct_rate", "one_time_rate"]
+TABLE_COLUMNS = [
+    "online_hours",
+    "duty_coverage",
+    "conversations",
+    "valid",
+    "answered",
+    "answer_rate",
+    "live_rate",
+    "on_time_rate",
+    "direct_rate",
+    "one_time_rate",
+    "frt_median",
+    "frt_p90",
+    "offline",
+    "offline_in_time",
+    "offline_overdue",
+    "offline_not_due",
+    "transfers_out",
+    "transfers_in",
+    "cases_escalated",
+    "cases_led",
+    "cases_replied_in_time",
+    "cases_overdue",
+    "cases_returned",
+    "chitchat_share",
+    "rated",
+    "rated_share",
+    "satisfied_rate",
+    "satisfaction",
+]
+DAILY_COLUMNS = [
+    "conversations",
+    "valid",
+    "answered",
+    "answer_rate",
+    "answered_live",
+    "offline",
+    "offline_overdue",
+    "offline_not_due",
+    "online_hours",
+]
 RATING_KEYS = ["rating_5", "rating_4", "rating_3", "rating_2", "rating_1"]
 HOT_DEPARTMENTS = 3
 TOPIC_DEPARTMENTS = 6
@@ -69,8 +118,10 @@ def ranking(rows: list) -> list[tuple]:
     """Return (row, [(definition, value, change)]) for score and the measures, best rank first."""
     keys = ["score", *MEASURES, "duty_coverage"]
     ordered = sorted(rows, key=lambda row: (row.figures.get("rank") is None, row.figures.get("rank") or 0, row.name))
-    return [(row, [(DEFINITIONS_BY_KEY[key], row.figures.get(key), row.figures.get(f"{key}_change")) for key in keys])
-            for row in ordered]
+    return [
+        (row, [(DEFINITIONS_BY_KEY[key], row.figures.get(key), row.figures.get(f"{key}_change")) for key in keys])
+        for row in ordered
+    ]
 
 
 def late_changes(report) -> list[dict]:
@@ -90,18 +141,29 @@ def late_changes(report) -> list[dict]:
         for key in LATE_CHANGE_KEYS:
             old = before.figures.get(key) if before else None
             if old != row.figures.get(key):
-                found.append({"name": row.name, "definition": DEFINITIONS_BY_KEY[key], "frozen": old,
-                              "now": row.figures.get(key)})
+                found.append(
+                    {
+                        "name": row.name,
+                        "definition": DEFINITIONS_BY_KEY[key],
+                        "frozen": old,
+                        "now": row.figures.get(key),
+                    }
+                )
     return found
 
 
 def _ledger_context(period: Period, department_id: int | None) -> dict:
     """The duty ledger: a line per officer, and each day when one department is chosen."""
     rows = ledger.duty_ledger(period, department_id=department_id)
-    totals = sorted(ledger.totals(rows), key=lambda total: (-(total.late_days + total.early_days + total.absent_days),
-                                                            total.officer))
-    return {"ledger_totals": totals, "ledger_days": rows if department_id else [],
-            "ledger_grace": int(ledger.LATE_GRACE.total_seconds() // 60)}
+    totals = sorted(
+        ledger.totals(rows),
+        key=lambda total: (-(total.late_days + total.early_days + total.absent_days), total.officer),
+    )
+    return {
+        "ledger_totals": totals,
+        "ledger_days": rows if department_id else [],
+        "ledger_grace": int(ledger.LATE_GRACE.total_seconds() // 60),
+    }
 
 
 def dashboard_context(period: Period, department_id: int | None) -> dict:
@@ -110,11 +172,15 @@ def dashboard_context(period: Period, department_id: int | None) -> dict:
     hot_ids = {row.id for row in by_volume[:HOT_DEPARTMENTS] if row["conversations"]}
     hot_topics = [
         (row, topics.hot_topics(period, department_id=row.id))
-        for row in by_volume[:TOPIC_DEPARTMENTS] if row["conversations"] and not report.from_snapshot
+        for row in by_volume[:TOPIC_DEPARTMENTS]
+        if row["conversations"] and not report.from_snapshot
     ]
     if report.from_snapshot:
-        stored = {s.object_id: s.figures.get("topics", []) for s in selectors.monthly_snapshot(period, department_id)
-                  if s.level == "department"}
+        stored = {
+            s.object_id: s.figures.get("topics", [])
+            for s in selectors.monthly_snapshot(period, department_id)
+            if s.level == "department"
+        }
         hot_topics = [(row, stored.get(row.id, [])) for row in by_volume[:TOPIC_DEPARTMENTS] if row["conversations"]]
     by_answer = sorted(report.departments, key=lambda row: (row["answer_rate"] is None, -(row["answer_rate"] or 0)))
     officers_by_hours = sorted(report.officers, key=lambda row: -(row["online_hours"] or 0))
@@ -131,25 +197,39 @@ def dashboard_context(period: Period, department_id: int | None) -> dict:
         "headline": _cells(report.total, HEADLINE),
         "columns": [DEFINITIONS_BY_KEY[key] for key in TABLE_COLUMNS],
         "rating_columns": [DEFINITIONS_BY_KEY[key] for key in RATING_KEYS],
-        "department_rows": [(row, row.id in hot_ids, _cells(row, TABLE_COLUMNS), _cells(row, RATING_KEYS))
-                            for row in by_volume],
-        "window_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in
-                        sorted(report.windows, key=lambda row: (row["answer_rate"] is None, -(row["answer_rate"] or 0)))],
+        "department_rows": [
+            (row, row.id in hot_ids, _cells(row, TABLE_COLUMNS), _cells(row, RATING_KEYS)) for row in by_volume
+        ],
+        "window_rows": [
+            (row, _cells(row, TABLE_COLUMNS))
+            for row in sorted(report.windows, key=lambda row: (row["answer_rate"] is None, -(row["answer_rate"] or 0)))
+        ],
         "officer_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in officers_by_hours],
         "hot_topics": hot_topics,
         "definitions": DEFINITIONS,
         "help": {definition.key: definition.help for definition in DEFINITIONS},
-        "chart_volume": charts.bar_chart([(row.name, row["conversations"]) for row in by_volume],
-                                         title="各部门咨询量", unit=""),
+        "chart_volume": charts.bar_chart(
+            [(row.name, row["conversations"]) for row in by_volume], title="各部门咨询量", unit=""
+        ),
         "chart_daily": charts.column_chart(
-            [(f"{day:%m-%d}", report.daily.get(day, 0)) for day in days], title="每日咨询量",
-            highlight=weekend_or_holiday),
-        "chart_online": charts.bar_chart([(row.name, row["online_hours"]) for row in officers_by_hours[:20]],
-                                         title="值班人员在线时长", unit=" 小时", label_chars=9),
-        "chart_answer": charts.bar_chart([(row.name, row["answer_rate"]) for row in by_answer],
-                                         title="各部门答复率", percent=True, max_value=1),
-        "chart_score": charts.bar_chart([(row.name, row.figures.get("score")) for row, _ in ranking(report.departments)],
-                                        title="各部门得分", max_value=100),
+            [(f"{day:%m-%d}", report.daily.get(day, 0)) for day in days],
+            title="每日咨询量",
+            highlight=weekend_or_holiday,
+        ),
+        "chart_online": charts.bar_chart(
+            [(row.name, row["online_hours"]) for row in officers_by_hours[:20]],
+            title="值班人员在线时长",
+            unit=" 小时",
+            label_chars=9,
+        ),
+        "chart_answer": charts.bar_chart(
+            [(row.name, row["answer_rate"]) for row in by_answer], title="各部门答复率", percent=True, max_value=1
+        ),
+        "chart_score": charts.bar_chart(
+            [(row.name, row.figures.get("score")) for row, _ in ranking(report.departments)],
+            title="各部门得分",
+            max_value=100,
+        ),
         "department_ranking": ranking(report.departments),
         "window_ranking": ranking(report.windows),
         "ranking_columns": [DEFINITIONS_BY_KEY[key] for key in ["score", *MEASURES, "duty_coverage"]],
@@ -194,14 +274,20 @@ def weekly_context(department_id: int, week_text: str | None, *, now: datetime.d
         "daily_columns": [DEFINITIONS_BY_KEY[key] for key in DAILY_COLUMNS],
         "daily": daily,
         "window_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in report.windows],
-        "officer_rows": [(row, _cells(row, TABLE_COLUMNS)) for row in
-                         sorted(report.officers, key=lambda row: -(row["online_hours"] or 0))],
+        "officer_rows": [
+            (row, _cells(row, TABLE_COLUMNS))
+            for row in sorted(report.officers, key=lambda row: -(row["online_hours"] or 0))
+        ],
         "columns": [DEFINITIONS_BY_KEY[key] for key in TABLE_COLUMNS],
         "keywords": keywords,
         "examples": examples,
-        "chart_daily": charts.column_chart([(f"{d:%m-%d}", cells[0][1]) for d, cells in daily], title="每日咨询量",
-                                           highlight={f"{d:%m-%d}" for d in week.days if d.weekday() >= 5},
-                                           width=560, height=180),
+        "chart_daily": charts.column_chart(
+            [(f"{d:%m-%d}", cells[0][1]) for d, cells in daily],
+            title="每日咨询量",
+            highlight={f"{d:%m-%d}" for d in week.days if d.weekday() >= 5},
+            width=560,
+            height=180,
+        ),
         "definitions": DEFINITIONS,
         "departments": list(selectors.departments()),
         "now": timezone.now(),
@@ -229,8 +315,9 @@ def year_context(year: int, *, now: datetime.datetime | None = None) -> dict:
     today = timezone.localdate(now)
     months = [month_period(datetime.date(year, number, 1)) for number in range(1, 13)]
     closes = selectors.month_closes(year)
-    reports = {month.first: figures.report_for(month, changes=False, now=now) for month in months
-               if month.first <= today}
+    reports = {
+        month.first: figures.report_for(month, changes=False, now=now) for month in months if month.first <= today
+    }
     # A month in which nobody in the province asked anything (before the duty room went live) has no scores.
     reports = {first: report for first, report in reports.items() if report.total.figures.get("conversations")}
     rows = []
@@ -243,8 +330,15 @@ def year_context(year: int, *, now: datetime.datetime | None = None) -> dict:
             ended = month.is_closed(now)
             if score is not None and ended:
                 counted.append(score)
-            cells.append({"month": month, "score": score, "answer_rate": row.figures.get("answer_rate") if row else None,
-                          "closed": month.first in closes, "running": report is not None and not ended})
+            cells.append(
+                {
+                    "month": month,
+                    "score": score,
+                    "answer_rate": row.figures.get("answer_rate") if row else None,
+                    "closed": month.first in closes,
+                    "running": report is not None and not ended,
+                }
+            )
         annual = round(sum(counted) / len(counted), 2) if counted else None
         rows.append({"department": department, "cells": cells, "annual": annual, "months": len(counted)})
     ranked = sorted((row for row in rows if row["annual"] is not None), key=lambda row: -row["annual"])
@@ -259,8 +353,9 @@ def year_context(year: int, *, now: datetime.datetime | None = None) -> dict:
         "months": months,
         "rows": rows,
         "closed_count": len(closes),
-        "chart_annual": charts.bar_chart([(row["department"].name, row["annual"]) for row in rows],
-                                         title=f"{year} 年各部门年度得分", max_value=100),
+        "chart_annual": charts.bar_chart(
+            [(row["department"].name, row["annual"]) for row in rows], title=f"{year} 年各部门年度得分", max_value=100
+        ),
         "help_score": DEFINITIONS_BY_KEY["score"].help,
         "weights": selectors.rule_weights(year),
         "years": list(range(today.year, today.year - 5, -1)),

@@ -5,6 +5,7 @@ province total), then one sheet per level. Every sheet prints landscape on A4 fi
 repeats its title and header rows on every page, freezes the name column and the header, has an
 autofilter, column widths fitted to Chinese text, a total row, and the period and 定稿 state in its title.
 """
+
 import csv
 import io
 import math
@@ -54,8 +55,10 @@ def state_text(report: Report) -> str:
 def title_line(report: Report) -> str:
     scope = "全部部门" if not report.department_id else (report.departments[0].name if report.departments else "")
     computed = f"{timezone.localtime(report.computed_at):%Y-%m-%d %H:%M:%S}" if report.computed_at else ""
-    return (f"政务通网上值班室月度考核表  考核期间：{report.period.first:%Y-%m-%d} 至 {report.period.last:%Y-%m-%d}"
-            f"  范围：{scope}  计算时间：{computed}  状态：{state_text(report)}")
+    return (
+        f"政务通网上值班室月度考核表  考核期间：{report.period.first:%Y-%m-%d} 至 {report.period.last:%Y-%m-%d}"
+        f"  范围：{scope}  计算时间：{computed}  状态：{state_text(report)}"
+    )
 
 
 def datasets(report: Report) -> list[tuple[str, str, object]]:
@@ -86,7 +89,7 @@ def _fit_columns(sheet, *, header_row: int, first_row: int, header_max: int = 8)
     """Fit each column to its widest value; a header wider than header_max wraps onto more lines, never clipped."""
     header_lines = 1
     for column_cells in sheet.iter_cols(min_row=header_row, max_row=sheet.max_row):
-        header, data = column_cells[0], column_cells[first_row - header_row:]
+        header, data = column_cells[0], column_cells[first_row - header_row :]
         widest = max([_text_width(cell.value) for cell in data] + [4])
         if any(cell.number_format.endswith("%") for cell in data if cell.value is not None):
             widest = max(widest, 7)
@@ -165,15 +168,35 @@ def _summary_sheet(workbook, report: Report, title: str) -> None:
         cell.font = Font(bold=True)
         cell.fill = TOTAL_FILL
     _fit_columns(sheet, header_row=HEADER_ROW, first_row=HEADER_ROW + 1)
-    _print_setup(sheet, title_rows=f"1:{HEADER_ROW}", freeze="C3",
-                 filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(headers))}{last - 1}")
+    _print_setup(
+        sheet,
+        title_rows=f"1:{HEADER_ROW}",
+        freeze="C3",
+        filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(headers))}{last - 1}",
+    )
     note = last + 2
-    sheet.cell(row=note, column=1, value="说明：得分按当年考核细则加权；环比为与上月相比的变化（比率为百分点）；"
-                                         "无数据的指标显示为空。")
+    sheet.cell(
+        row=note,
+        column=1,
+        value="说明：得分按当年考核细则加权；环比为与上月相比的变化（比率为百分点）；无数据的指标显示为空。",
+    )
 
 
-LEDGER_HEADERS = ["值班人员", "日期", "部门", "窗口", "应值班时段", "应值班（小时）", "值班时段内在线（小时）", "在线（小时）",
-                  "首次上线", "最后在线", "迟到（分钟）", "早退（分钟）", "备注"]
+LEDGER_HEADERS = [
+    "值班人员",
+    "日期",
+    "部门",
+    "窗口",
+    "应值班时段",
+    "应值班（小时）",
+    "值班时段内在线（小时）",
+    "在线（小时）",
+    "首次上线",
+    "最后在线",
+    "迟到（分钟）",
+    "早退（分钟）",
+    "备注",
+]
 
 
 def _ledger_sheet(workbook, report: Report, title: str) -> None:
@@ -189,13 +212,40 @@ def _ledger_sheet(workbook, report: Report, title: str) -> None:
         return f"{timezone.localtime(moment):%H:%M}" if moment else None
 
     for row in rows:
-        sheet.append([safe_cell(row.officer), f"{row.day:%Y-%m-%d}", safe_cell(row.department), safe_cell(row.window),
-                      row.duty_text, row.duty_hours, row.covered_hours, row.online_hours, clock(row.first_online),
-                      clock(row.last_online), row.late_minutes, row.early_minutes, row.note or None])
-    sheet.append(["合计", None, None, None, None, round(sum(row.duty_hours for row in rows), 2),
-                  round(sum(row.covered_hours for row in rows), 2), round(sum(row.online_hours for row in rows), 2),
-                  None, None, sum(1 for row in rows if row.late_minutes), sum(1 for row in rows if row.early_minutes),
-                  f"迟到、早退列合计为天数；未上线 {sum(1 for row in rows if row.absent and not row.running)} 天"])
+        sheet.append(
+            [
+                safe_cell(row.officer),
+                f"{row.day:%Y-%m-%d}",
+                safe_cell(row.department),
+                safe_cell(row.window),
+                row.duty_text,
+                row.duty_hours,
+                row.covered_hours,
+                row.online_hours,
+                clock(row.first_online),
+                clock(row.last_online),
+                row.late_minutes,
+                row.early_minutes,
+                row.note or None,
+            ]
+        )
+    sheet.append(
+        [
+            "合计",
+            None,
+            None,
+            None,
+            None,
+            round(sum(row.duty_hours for row in rows), 2),
+            round(sum(row.covered_hours for row in rows), 2),
+            round(sum(row.online_hours for row in rows), 2),
+            None,
+            None,
+            sum(1 for row in rows if row.late_minutes),
+            sum(1 for row in rows if row.early_minutes),
+            f"迟到、早退列合计为天数；未上线 {sum(1 for row in rows if row.absent and not row.running)} 天",
+        ]
+    )
     last = sheet.max_row
     for cells in sheet.iter_rows(min_row=HEADER_ROW + 1, max_row=last, min_col=6, max_col=8):
         for cell in cells:
@@ -204,8 +254,12 @@ def _ledger_sheet(workbook, report: Report, title: str) -> None:
         cell.font = Font(bold=True)
         cell.fill = TOTAL_FILL
     _fit_columns(sheet, header_row=HEADER_ROW, first_row=HEADER_ROW + 1)
-    _print_setup(sheet, title_rows=f"1:{HEADER_ROW}", freeze="C3",
-                 filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(LEDGER_HEADERS))}{max(last - 1, HEADER_ROW)}")
+    _print_setup(
+        sheet,
+        title_rows=f"1:{HEADER_ROW}",
+        freeze="C3",
+        filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(LEDGER_HEADERS))}{max(last - 1, HEADER_ROW)}",
+    )
 
 
 def workbook_bytes(report: Report) -> bytes:
@@ -239,8 +293,12 @@ def workbook_bytes(report: Report) -> bytes:
             cell.font = Font(bold=True)
             cell.fill = TOTAL_FILL
         _fit_columns(sheet, header_row=HEADER_ROW, first_row=HEADER_ROW + 1)
-        _print_setup(sheet, title_rows=f"1:{HEADER_ROW}", freeze=FREEZE[level],
-                     filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(keys))}{max(last - 1, HEADER_ROW)}")
+        _print_setup(
+            sheet,
+            title_rows=f"1:{HEADER_ROW}",
+            freeze=FREEZE[level],
+            filter_ref=f"A{HEADER_ROW}:{get_column_letter(len(keys))}{max(last - 1, HEADER_ROW)}",
+        )
     _ledger_sheet(workbook, report, title)
     _summary_sheet(workbook, report, title)
     buffer = io.BytesIO()
@@ -273,5 +331,7 @@ def csv_text(report: Report) -> str:
         for row in dataset:
             named = dict(zip(headers[:identity], row[:identity]))
             values = ["" if value is None else value for value in row[identity:]]
-            writer.writerow([sheet_title, named.get("部门", ""), named.get("窗口", ""), named.get("值班人员", ""), *values])
+            writer.writerow(
+                [sheet_title, named.get("部门", ""), named.get("窗口", ""), named.get("值班人员", ""), *values]
+            )
     return out.getvalue()

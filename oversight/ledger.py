@@ -6,6 +6,7 @@ end they were last online inside them; both count only beyond LATE_GRACE. A day 
 time inside it is marked 未上线 instead. A day whose duty has not ended is not judged for early leave.
 Online stretches come from the database already clipped (selectors.online_spans); the rest is small lists.
 """
+
 import dataclasses
 import datetime
 from collections import defaultdict
@@ -62,8 +63,9 @@ def _clip(spans: list, start: float, end: float) -> list:
     return [(max(a, start), min(b, end)) for a, b in spans if b > start and a < end]
 
 
-def duty_ledger(period: Period, *, department_id: int | None = None,
-                now: datetime.datetime | None = None) -> list[LedgerDay]:
+def duty_ledger(
+    period: Period, *, department_id: int | None = None, now: datetime.datetime | None = None
+) -> list[LedgerDay]:
     """Return one LedgerDay per officer and working day of the period up to now, by officer then day."""
     now = now or timezone.now()
     windows = list(selectors.windows(department_id))
@@ -88,32 +90,50 @@ def duty_ledger(period: Period, *, department_id: int | None = None,
         window_names = "、".join(window.name for window in own)
         for day in days:
             full = coverage.union(
-                slot for window in own for slot in coverage.duty_slots(
-                    Period(day, day), [day], window.duty_start, window.duty_end, now=local_midnight(day + datetime.timedelta(days=1)))
+                slot
+                for window in own
+                for slot in coverage.duty_slots(
+                    Period(day, day),
+                    [day],
+                    window.duty_start,
+                    window.duty_end,
+                    now=local_midnight(day + datetime.timedelta(days=1)),
+                )
             )
             if not full:
                 continue
             duty_start, duty_end = full[0][0], full[-1][1]
             running = duty_end > now.timestamp()
             slots = coverage.union(_clip(full, duty_start, min(duty_end, now.timestamp())))
-            day_start, day_end = local_midnight(day).timestamp(), local_midnight(day + datetime.timedelta(days=1)).timestamp()
+            day_start, day_end = (
+                local_midnight(day).timestamp(),
+                local_midnight(day + datetime.timedelta(days=1)).timestamp(),
+            )
             inside = [(max(a, s), min(b, e)) for a, b in spans for s, e in slots if b > s and a < e]
             covered = sum(b - a for a, b in inside)
             first = min((a for a, _ in inside), default=None)
             last = max((b for _, b in inside), default=None)
             late = None if first is None else (first - duty_start if first - duty_start > grace else 0)
             early = None if last is None or running else (duty_end - last if duty_end - last > grace else 0)
-            rows.append(LedgerDay(
-                officer_id=officer_id, officer=name, department=department, window=window_names, day=day,
-                duty_text="、".join(f"{_clock(a)}–{_clock(b)}" for a, b in full),
-                duty_hours=round(coverage.length(full) / 3600, 2),
-                online_hours=round(coverage.length(_clip(spans, day_start, day_end)) / 3600, 2),
-                covered_hours=round(covered / 3600, 2),
-                first_online=_moment(first), last_online=_moment(last),
-                late_minutes=None if late is None else round(late / 60),
-                early_minutes=None if early is None else round(early / 60),
-                absent=first is None, running=running,
-            ))
+            rows.append(
+                LedgerDay(
+                    officer_id=officer_id,
+                    officer=name,
+                    department=department,
+                    window=window_names,
+                    day=day,
+                    duty_text="、".join(f"{_clock(a)}–{_clock(b)}" for a, b in full),
+                    duty_hours=round(coverage.length(full) / 3600, 2),
+                    online_hours=round(coverage.length(_clip(spans, day_start, day_end)) / 3600, 2),
+                    covered_hours=round(covered / 3600, 2),
+                    first_online=_moment(first),
+                    last_online=_moment(last),
+                    late_minutes=None if late is None else round(late / 60),
+                    early_minutes=None if early is None else round(early / 60),
+                    absent=first is None,
+                    running=running,
+                )
+            )
     return rows
 
 
@@ -129,7 +149,9 @@ def totals(rows: list[LedgerDay]) -> list[LedgerTotal]:
     """Return per officer: duty days, hours, and the days late, left early or not online."""
     by_officer: dict[int, LedgerTotal] = {}
     for row in rows:
-        total = by_officer.setdefault(row.officer_id, LedgerTotal(row.officer_id, row.officer, row.department, row.window))
+        total = by_officer.setdefault(
+            row.officer_id, LedgerTotal(row.officer_id, row.officer, row.department, row.window)
+        )
         total.duty_days += 1
         total.duty_hours = round(total.duty_hours + row.duty_hours, 2)
         total.online_hours = round(total.online_hours + row.online_hours, 2)

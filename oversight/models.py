@@ -1,4 +1,5 @@
 """Oversight (督查考核): the audit log, snapshots of closed months' figures, and admin entry points."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -115,8 +116,13 @@ class MonthClose(models.Model):
     closed_at = models.DateTimeField(_("定稿时间"))
     # No database constraint, as for the audit log: the record outlives the account.
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("定稿人"), null=True, blank=True, on_delete=models.DO_NOTHING,
-        db_constraint=False, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("定稿人"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     closed_by_name = models.CharField(_("定稿人账号"), max_length=150, blank=True)
 

@@ -1,4 +1,5 @@
 """Assessment periods: a month, a week or any span of local dates, as half-open aware datetimes."""
+
 import dataclasses
 import datetime
 import re

@@ -2,6 +2,7 @@
 
 Numbers stay numbers; any text that a spreadsheet could read as a formula is neutralised.
 """
+
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
@@ -78,8 +79,18 @@ class TranscriptResource(SafeModelResource):
         model = Transcript
         name = "对话列表"
         fields = export_order = [
-            "id", "department", "window", "citizen", "officer", "status", "classification", "first_question_at",
-            "answered_live", "is_offline_question", "rating", "rating_comment",
+            "id",
+            "department",
+            "window",
+            "citizen",
+            "officer",
+            "status",
+            "classification",
+            "first_question_at",
+            "answered_live",
+            "is_offline_question",
+            "rating",
+            "rating_comment",
         ]
 
     def dehydrate_citizen(self, conversation):

@@ -4,6 +4,7 @@ Every figure over conversations is a database aggregate (COUNT/SUM with filters)
 percentiles read one list of durations computed and sorted by the database. Nothing loops over messages. Times are compared as seconds since the Unix epoch,
 computed by the database the same way on SQLite and PostgreSQL (see EpochSeconds).
 """
+
 import datetime
 import math
 from collections.abc import Iterable
@@ -66,7 +67,10 @@ class EpochSeconds(Func):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return self.as_sql(
-            compiler, connection, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS DOUBLE PRECISION)", **extra_context
+            compiler,
+            connection,
+            template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS DOUBLE PRECISION)",
+            **extra_context,
         )
 
 
@@ -141,8 +145,10 @@ def handed_over_counts(period: Period, *, department_id: int | None = None) -> d
 
     Driven from the few hand-overs (an IN list the database builds once), not a lookup per conversation.
     """
-    handed = Transfer.objects.order_by().values("conversation_id").union(
-        Case.objects.filter(source_conversation__isnull=False).order_by().values("source_conversation_id")
+    handed = (
+        Transfer.objects.order_by()
+        .values("conversation_id")
+        .union(Case.objects.filter(source_conversation__isnull=False).order_by().values("source_conversation_id"))
     )
     rows = (
         conversations_in(period, department_id=department_id)
@@ -195,12 +201,20 @@ def repeat_counts(period: Period, *, department_id: int | None = None, now: date
         f" WHERE q.asked < %s AND (q.classification IS NULL OR q.classification NOT IN ({exempt}))"
         " GROUP BY q.window_id, q.officer_id"
     )
-    arguments = [window, window, now.timestamp() - window, *params, period.end.timestamp(),
-                 *[str(value) for value in EXEMPT_CLASSIFICATIONS]]
+    arguments = [
+        window,
+        window,
+        now.timestamp() - window,
+        *params,
+        period.end.timestamp(),
+        *[str(value) for value in EXEMPT_CLASSIFICATIONS],
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, arguments)
-        return {(window_id, officer_id): {"asked_again": again or 0, "one_time": once or 0}
-                for window_id, officer_id, again, once in cursor.fetchall()}
+        return {
+            (window_id, officer_id): {"asked_again": again or 0, "one_time": once or 0}
+            for window_id, officer_id, again, once in cursor.fetchall()
+        }
 
 
 def _nearest_rank(sorted_values: list[float], share: float) -> float:
@@ -241,8 +255,11 @@ def first_response_percentiles(period: Period, *, department_id: int | None = No
 
 
 def _grouped(qs: QuerySet, key: str) -> dict[int, int]:
-    return {group: count for group, count in qs.order_by().values(key).annotate(n=Count("id")).values_list(key, "n")
-            if group is not None}
+    return {
+        group: count
+        for group, count in qs.order_by().values(key).annotate(n=Count("id")).values_list(key, "n")
+        if group is not None
+    }
 
 
 def transfer_counts(period: Period, *, department_id: int | None = None) -> dict[str, dict[int, int]]:
@@ -272,13 +289,20 @@ def case_counts(period: Period, *, department_id: int | None = None, now: dateti
     led = qs.filter(lead_unit_id=department_id) if department_id else qs
     in_time = Q(replied_at__isnull=False, replied_at__lte=F("due_at"))
     overdue = Q(replied_at__gt=F("due_at")) | Q(replied_at__isnull=True, status__in=OPEN_CASE_STATUSES, due_at__lt=now)
-    returned = CaseEvent.objects.filter(kind=EventKind.RETURNED, created_at__gte=period.start, created_at__lt=period.end)
+    returned = CaseEvent.objects.filter(
+        kind=EventKind.RETURNED, created_at__gte=period.start, created_at__lt=period.end
+    )
     if department_id:
         returned = returned.filter(department_id=department_id)
     rows = (
-        led.exclude(lead_unit__isnull=True).order_by().values("lead_unit_id")
-        .annotate(cases_led=Count("id"), cases_replied_in_time=Count("id", filter=in_time),
-                  cases_overdue=Count("id", filter=overdue))
+        led.exclude(lead_unit__isnull=True)
+        .order_by()
+        .values("lead_unit_id")
+        .annotate(
+            cases_led=Count("id"),
+            cases_replied_in_time=Count("id", filter=in_time),
+            cases_overdue=Count("id", filter=overdue),
+        )
     )
     return {
         "escalated_window": _grouped(escalated, "source_conversation__window_id"),
@@ -340,9 +364,11 @@ def _day_expression(period: Period):
     """
     offset = period.start.utcoffset()
     if offset is not None and offset == period.end.utcoffset():
-        expression = Floor(ExpressionWrapper(
-            (EpochSeconds("first_question_at") + offset.total_seconds()) / 86400, output_field=FloatField()
-        ))
+        expression = Floor(
+            ExpressionWrapper(
+                (EpochSeconds("first_question_at") + offset.total_seconds()) / 86400, output_field=FloatField()
+            )
+        )
         return expression, lambda value: EPOCH_DAY + datetime.timedelta(days=int(value))
     return TruncDate("first_question_at", tzinfo=timezone.get_current_timezone()), lambda value: value
 
@@ -364,9 +390,7 @@ def daily_volume(period: Period, *, department_id: int | None = None) -> dict[da
     return {to_date(value): count for value, count in rows}
 
 
-def first_question_texts(
-    period: Period, *, department_id: int | None = None, limit: int = 1000
-) -> QuerySet:
+def first_question_texts(period: Period, *, department_id: int | None = None, limit: int = 1000) -> QuerySet:
     """Return the first citizen message of the latest valid conversations, newest first."""
     first_body = chat_selectors.citizen_messages(OuterRef("pk")).values("body")[:1]
     return (
@@ -492,10 +516,14 @@ def window_officers_on_line(*, now: datetime.datetime) -> dict[int, list[dict]]:
     through = Window.officers.through
     for window_id, officer_id in through.objects.filter(user_id__in=live).values_list("window_id", "user_id"):
         current = status.get(officer_id, PresenceStatus.ONLINE)
-        result.setdefault(window_id, []).append({
-            "id": officer_id, "name": str(users.get(officer_id, officer_id)), "status": current,
-            "label": str(PresenceStatus(current).label) if current in PresenceStatus.values else current,
-        })
+        result.setdefault(window_id, []).append(
+            {
+                "id": officer_id,
+                "name": str(users.get(officer_id, officer_id)),
+                "status": current,
+                "label": str(PresenceStatus(current).label) if current in PresenceStatus.values else current,
+            }
+        )
     for officers in result.values():
         officers.sort(key=lambda officer: (officer["status"] != PresenceStatus.ONLINE, officer["name"]))
     return result
@@ -512,6 +540,11 @@ def conversations_in_progress(limit_per_window: int = 8) -> dict[int, list[dict]
     for pk, window_id, display_name, username, assigned_at in rows:
         chats = result.setdefault(window_id, [])
         if len(chats) < limit_per_window:
-            chats.append({"id": pk, "officer": display_name or username or "",
-                          "since": assigned_at.isoformat() if assigned_at else None})
+            chats.append(
+                {
+                    "id": pk,
+                    "officer": display_name or username or "",
+                    "since": assigned_at.isoformat() if assigned_at else None,
+                }
+            )
     return result

@@ -2,6 +2,7 @@
 
 One grouped query over the open conversations, one over the officers' presence; nothing per window.
 """
+
 import datetime
 
 from django.conf import settings
@@ -47,25 +48,40 @@ def state(now: datetime.datetime | None = None) -> dict:
             alerts.append("有人排队但无人在线")
         if numbers.get("overdue"):
             alerts.append("有超期留言")
-        rows.append({
-            "window": window.id,
-            "name": window.name,
-            "department": window.department.name,
-            "officers": present,
-            "online": len(reachable),
-            "queued": queued,
-            "longest_wait": wait,
-            "oldest_queued_at": oldest.isoformat() if oldest else None,
-            "active": numbers.get("active", 0),
-            "backlog": numbers.get("backlog", 0),
-            "overdue": numbers.get("overdue", 0),
-            "chats": live.get(window.id, []),
-            "alert": wait >= threshold,
-            "alerts": alerts,
-        })
-    rows.sort(key=lambda row: (
-        not row["alert"], not (row["queued"] and not row["online"]), -row["longest_wait"], -row["overdue"],
-        -row["queued"], -row["backlog"], row["department"], row["name"],
-    ))
-    return {"type": "wallboard", "at": now.isoformat(), "threshold": threshold, "windows": rows,
-            "totals": {key: sum(row[key] for row in rows) for key in ("online", "queued", "active", "backlog", "overdue")}}
+        rows.append(
+            {
+                "window": window.id,
+                "name": window.name,
+                "department": window.department.name,
+                "officers": present,
+                "online": len(reachable),
+                "queued": queued,
+                "longest_wait": wait,
+                "oldest_queued_at": oldest.isoformat() if oldest else None,
+                "active": numbers.get("active", 0),
+                "backlog": numbers.get("backlog", 0),
+                "overdue": numbers.get("overdue", 0),
+                "chats": live.get(window.id, []),
+                "alert": wait >= threshold,
+                "alerts": alerts,
+            }
+        )
+    rows.sort(
+        key=lambda row: (
+            not row["alert"],
+            not (row["queued"] and not row["online"]),
+            -row["longest_wait"],
+            -row["overdue"],
+            -row["queued"],
+            -row["backlog"],
+            row["department"],
+            row["name"],
+        )
+    )
+    return {
+        "type": "wallboard",
+        "at": now.isoformat(),
+        "threshold": threshold,
+        "windows": rows,
+        "totals": {key: sum(row[key] for row in rows) for key in ("online", "queued", "active", "backlog", "overdue")},
+    }

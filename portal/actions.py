@@ -1,4 +1,5 @@
 """Writes for accounts."""
+
 from pathlib import Path
 
 from django.apps import apps
@@ -53,9 +54,7 @@ def ensure_information_center_group() -> Group:
             continue
         permissions.append(permission)
     # Login lockouts (django-axes): the information center sees them and lifts one by deleting it.
-    permissions += Permission.objects.filter(
-        content_type__app_label="axes", codename__in=LOCKOUT_PERMISSIONS
-    )
+    permissions += Permission.objects.filter(content_type__app_label="axes", codename__in=LOCKOUT_PERMISSIONS)
     group.permissions.set(permissions)
     return group
 
@@ -76,7 +75,9 @@ def register_citizen(*, phone: str, password: str, phone_verified: bool = True) 
     and, on the portal, has checked the SMS code; staff accounts are never created here."""
     if User.objects.filter(phone=phone).exists() or User.objects.filter(username=phone).exists():
         raise AccountError("该手机号已注册，请直接登录；忘记密码可用短信验证码找回。", "exists")
-    user = User(username=phone, phone=phone, role=Role.CITIZEN, phone_verified_at=timezone.now() if phone_verified else None)
+    user = User(
+        username=phone, phone=phone, role=Role.CITIZEN, phone_verified_at=timezone.now() if phone_verified else None
+    )
     user.set_password(password)
     user.save()
     return user
@@ -144,7 +145,8 @@ def end_sessions(user: User, *, code: int = CLOSE_UNAUTHORIZED, keep_session_key
     # Sessions are found through UserSession, filled at every sign-in (a scan that decodes every
     # session took 2.6 s per 20,000 sessions).
     keys = [
-        key for key in UserSession.objects.filter(user=user).values_list("session_key", flat=True)
+        key
+        for key in UserSession.objects.filter(user=user).values_list("session_key", flat=True)
         if key != keep_session_key
     ]
     Session.objects.filter(session_key__in=keys).delete()
@@ -180,8 +182,13 @@ def may_set_password(actor: User, user: User) -> bool:
 
 
 def record_account_deletion(*, request, user: User) -> None:
-    audit.record(request=request, action=audit.ACCOUNT_CHANGE, object_type="用户", object_id=user.pk,
-                 summary=f"删除账户 {user.username}（{user.get_role_display()}）")
+    audit.record(
+        request=request,
+        action=audit.ACCOUNT_CHANGE,
+        object_type="用户",
+        object_id=user.pk,
+        summary=f"删除账户 {user.username}（{user.get_role_display()}）",
+    )
 
 
 def _shown(user: User, field: str) -> str:

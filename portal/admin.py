@@ -1,4 +1,5 @@
 """The information center's console (信息中心控制台): the admin site's titles and the accounts."""
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers

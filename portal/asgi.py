@@ -1,4 +1,5 @@
 """ASGI entry point: Django for HTTP, Channels for the duty room's websockets."""
+
 import gc
 import os
 

@@ -1,4 +1,5 @@
 """Authentication backends."""
+
 from axes.backends import AxesStandaloneBackend
 
 

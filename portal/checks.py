@@ -1,4 +1,5 @@
 """System checks of the deployment (`manage.py check --deploy`)."""
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.checks import Error, Tags, register

@@ -1,4 +1,5 @@
 """Forms of the public portal: registration, 忘记密码 and code login for citizens, password login for all."""
+
 from django import forms
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -62,7 +63,12 @@ def code_field():
         max_length=6,
         min_length=6,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "placeholder": "6 位数字", "pattern": "[0-9]*"}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "placeholder": "6 位数字",
+                "pattern": "[0-9]*",
+            }
         ),
         error_messages={"min_length": _("请输入短信中的 6 位数字验证码。"), "required": _("请输入短信验证码。")},
     )

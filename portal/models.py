@@ -1,4 +1,5 @@
 """Accounts: one user model for citizens, duty officers, the information center and admins."""
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,10 @@ class User(AbstractUser):
         _("手机号"), max_length=11, unique=True, null=True, blank=True, help_text=_("中国大陆手机号，11 位，以 1 开头")
     )
     phone_verified_at = models.DateTimeField(
-        _("手机号验证时间"), null=True, blank=True, help_text=_("市民用短信验证码证明手机号归本人的时间；空表示尚未验证")
+        _("手机号验证时间"),
+        null=True,
+        blank=True,
+        help_text=_("市民用短信验证码证明手机号归本人的时间；空表示尚未验证"),
     )
     display_name = models.CharField(
         _("显示名称"), max_length=50, blank=True, help_text=_("值班人员对市民显示的称呼，如“值班员 张丘”")

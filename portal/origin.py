@@ -6,6 +6,7 @@ for https://example.gov) could open the duty room's sockets with the user's cook
 must match: one of CSRF_TRUSTED_ORIGINS, or the origin the browser used for this very request (the Host
 header, with the scheme the proxy reports), whose host is in ALLOWED_HOSTS — Django's CSRF rule for forms.
 """
+
 from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier

@@ -5,6 +5,7 @@ data (an app added later, e.g. SMS notices, appends its own), ERASERS one eraser
 citizen (我的咨询) and the information center (admin, on a written request) come through
 export_personal_data and delete_account, and each request and its completion is audited.
 """
+
 import io
 import json
 from collections.abc import Callable
@@ -42,10 +43,16 @@ def _when(value) -> str:
 
 
 def account_rows(user) -> list[dict]:
-    return [{
-        "账号": user.username, "姓名": user.get_full_name(), "手机号": user.phone or "", "电子邮箱": user.email,
-        "注册时间": _when(user.date_joined), "最近登录": _when(user.last_login),
-    }]
+    return [
+        {
+            "账号": user.username,
+            "姓名": user.get_full_name(),
+            "手机号": user.phone or "",
+            "电子邮箱": user.email,
+            "注册时间": _when(user.date_joined),
+            "最近登录": _when(user.last_login),
+        }
+    ]
 
 
 def _published_entries(user) -> dict[int, Entry]:
@@ -56,27 +63,45 @@ def conversation_rows(user) -> list[dict]:
     published = _published_entries(user)
     return [
         {
-            "咨询编号": c.id, "部门": c.window.department.name, "窗口": c.window.name, "状态": c.get_status_display(),
-            "开始时间": _when(c.created_at), "结束时间": _when(c.closed_at),
-            "接待人员": str(c.officer) if c.officer_id else "", "留言": "是" if c.is_offline_question else "否",
-            "同意公开": "是" if c.publication_consent else "否", "同意公开的选择时间": _when(c.publication_consent_at),
+            "咨询编号": c.id,
+            "部门": c.window.department.name,
+            "窗口": c.window.name,
+            "状态": c.get_status_display(),
+            "开始时间": _when(c.created_at),
+            "结束时间": _when(c.closed_at),
+            "接待人员": str(c.officer) if c.officer_id else "",
+            "留言": "是" if c.is_offline_question else "否",
+            "同意公开": "是" if c.publication_consent else "否",
+            "同意公开的选择时间": _when(c.publication_consent_at),
             "已公开的常见问题": reverse("faq:entry", args=[published[c.id].id]) if c.id in published else "",
         }
-        for c in Conversation.objects.filter(citizen=user).select_related("window__department", "officer").order_by("created_at")
+        for c in Conversation.objects.filter(citizen=user)
+        .select_related("window__department", "officer")
+        .order_by("created_at")
     ]
 
 
 def message_rows(user) -> list[dict]:
     return [
-        {"咨询编号": m.conversation_id, "序号": m.seq, "发送方": m.get_sender_kind_display(), "时间": _when(m.created_at),
-         "内容": m.body}
+        {
+            "咨询编号": m.conversation_id,
+            "序号": m.seq,
+            "发送方": m.get_sender_kind_display(),
+            "时间": _when(m.created_at),
+            "内容": m.body,
+        }
         for m in Message.objects.filter(conversation__citizen=user).order_by("conversation_id", "seq")
     ]
 
 
 def rating_rows(user) -> list[dict]:
     return [
-        {"咨询编号": c.id, "满意度": c.get_rating_display(), "评价意见": c.rating_comment, "评价时间": _when(c.rated_at)}
+        {
+            "咨询编号": c.id,
+            "满意度": c.get_rating_display(),
+            "评价意见": c.rating_comment,
+            "评价时间": _when(c.rated_at),
+        }
         for c in Conversation.objects.filter(citizen=user, rating__isnull=False).order_by("created_at")
     ]
 
@@ -84,8 +109,15 @@ def rating_rows(user) -> list[dict]:
 def case_rows(user) -> list[dict]:
     # The internal note is the departments' working note, not the citizen's data; it stays out.
     return [
-        {"受理编号": c.tracking_number, "问题": c.question, "状态": c.get_status_display(), "提交时间": _when(c.created_at),
-         "答复": c.reply, "答复时间": _when(c.replied_at), "办结时间": _when(c.closed_at)}
+        {
+            "受理编号": c.tracking_number,
+            "问题": c.question,
+            "状态": c.get_status_display(),
+            "提交时间": _when(c.created_at),
+            "答复": c.reply,
+            "答复时间": _when(c.replied_at),
+            "办结时间": _when(c.closed_at),
+        }
         for c in Case.objects.filter(citizen=user).order_by("created_at")
     ]
 
@@ -98,8 +130,13 @@ def _subjects(user) -> list[str]:
 
 def sms_rows(user) -> list[dict]:
     return [
-        {"时间": _when(m.created_at), "类型": m.get_template_display(), "手机号": m.masked_phone,
-         "状态": m.get_status_display(), "内容": m.text}
+        {
+            "时间": _when(m.created_at),
+            "类型": m.get_template_display(),
+            "手机号": m.masked_phone,
+            "状态": m.get_status_display(),
+            "内容": m.text,
+        }
         for m in sms_selectors.messages_of(phone=user.phone or "", subjects=_subjects(user))
     ]
 
@@ -167,8 +204,12 @@ def export_personal_data(*, user, by=None, fmt: str = "json", request_note: str 
     content = render(collect(user), fmt)
     note = f"；书面申请：{request_note}" if request_note else ""
     audit.record(
-        actor=by or user, action=DATA_EXPORT, object_type="用户", object_id=user.pk,
-        summary=f"{_who(user, by)}导出个人数据（{fmt.upper()}）{note}", ip_address=ip_address,
+        actor=by or user,
+        action=DATA_EXPORT,
+        object_type="用户",
+        object_id=user.pk,
+        summary=f"{_who(user, by)}导出个人数据（{fmt.upper()}）{note}",
+        ip_address=ip_address,
     )
     return content
 
@@ -183,8 +224,14 @@ def delete_account(*, user, by=None, request_note: str = "", ip_address: str | N
     """
     who, note = _who(user, by), (f"；书面申请：{request_note}" if request_note else "")
     account = user.username
-    audit.record(actor=by or user, action=ACCOUNT_DELETE, object_type="用户", object_id=user.pk,
-                 summary=f"{who}申请注销账户 {account} 并删除个人数据{note}", ip_address=ip_address)
+    audit.record(
+        actor=by or user,
+        action=ACCOUNT_DELETE,
+        object_type="用户",
+        object_id=user.pk,
+        summary=f"{who}申请注销账户 {account} 并删除个人数据{note}",
+        ip_address=ip_address,
+    )
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
         for erase in ERASERS:
@@ -195,5 +242,11 @@ def delete_account(*, user, by=None, request_note: str = "", ip_address: str | N
         user.is_active = False
         user.set_unusable_password()
         user.save()
-        audit.record(actor=by or user, action=ACCOUNT_DELETE, object_type="用户", object_id=user.pk,
-                     summary=f"已注销账户 {account}：会话、转办件已去除个人信息，账户已停用", ip_address=ip_address)
+        audit.record(
+            actor=by or user,
+            action=ACCOUNT_DELETE,
+            object_type="用户",
+            object_id=user.pk,
+            summary=f"已注销账户 {account}：会话、转办件已去除个人信息，账户已停用",
+            ip_address=ip_address,
+        )

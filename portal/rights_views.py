@@ -1,4 +1,5 @@
 """我的咨询: the citizen's consent to publish, a copy of their data, and deleting their account."""
+
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -28,7 +29,9 @@ def consultations_of(user) -> list:
     conversations = list(chat_selectors.conversations_of_citizen(user))
     published = {
         entry.conversation_id: entry
-        for entry in Entry.objects.filter(conversation__in=conversations, is_published=True).only("id", "conversation_id")
+        for entry in Entry.objects.filter(conversation__in=conversations, is_published=True).only(
+            "id", "conversation_id"
+        )
     }
     for conversation in conversations:
         conversation.faq_published = published.get(conversation.id)

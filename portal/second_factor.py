@@ -4,6 +4,7 @@ After the password, a supervisor or an admin (an officer when OTP_REQUIRED_FOR_O
 nothing but this page until they enter a code: the first time they enrol by scanning a QR code and get
 ten recovery codes, each usable once.
 """
+
 import base64
 import io
 import secrets
@@ -45,7 +46,9 @@ class RequireSecondFactor:
             and second_factor_required(user)
         ):
             if request.content_type == "application/json" or "application/json" in request.headers.get("Accept", ""):
-                return JsonResponse({"error": "请先完成双因素认证。"}, status=401, json_dumps_params={"ensure_ascii": False})
+                return JsonResponse(
+                    {"error": "请先完成双因素认证。"}, status=401, json_dumps_params={"ensure_ascii": False}
+                )
             return redirect(f"{reverse('portal:second_factor')}?next={request.get_full_path()}")
         return self.get_response(request)
 
@@ -107,8 +110,13 @@ def second_factor(request):
         elif device.verify_token(code):
             codes = _finish_enrolment(user, device)
             django_otp.login(request, device)
-            audit.record(request=request, action=audit.ACCOUNT_CHANGE, object_type="用户", object_id=user.pk,
-                         summary=f"账户 {user.username} 启用双因素认证")
+            audit.record(
+                request=request,
+                action=audit.ACCOUNT_CHANGE,
+                object_type="用户",
+                object_id=user.pk,
+                summary=f"账户 {user.username} 启用双因素认证",
+            )
             return render(request, "security/recovery_codes.html", {"codes": codes, "next": _next(request)})
         form.add_error("code", "验证码不正确或已过期，请重新输入。")
     context = {"form": form, "enrolled": enrolled, "next": request.GET.get("next", "")}

@@ -1,4 +1,5 @@
 """Reads for accounts."""
+
 from django.db.models import Q
 
 from .models import Role, User

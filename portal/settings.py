@@ -3,6 +3,7 @@
 Embedded default: SQLite (WAL) and the in-memory channel layer in one daphne process.
 Production: DATABASE_URL (PostgreSQL) and REDIS_URL (channels-redis and the shared cache).
 """
+
 import datetime
 import os
 from pathlib import Path
@@ -103,9 +104,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 # CPU per chat message on PostgreSQL, against 12 ms with persistent connections.
 DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "600"))
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {

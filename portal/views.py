@@ -1,4 +1,5 @@
 """Public pages of the portal and citizens' accounts."""
+
 from urllib.parse import urlencode
 
 from django.conf import settings

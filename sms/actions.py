@@ -3,6 +3,7 @@
 Texts leave after commit and off the request: `queue_sms` stores a row and wakes the worker
 (sms/worker.py) on commit; `deliver_due` claims due rows and calls the backend outside any transaction.
 """
+
 import dataclasses
 import datetime
 import logging
@@ -98,8 +99,15 @@ def _claim(*, limit: int, now: datetime.datetime) -> list[SmsMessage]:
     return list(SmsMessage.objects.filter(pk__in=ids).order_by("next_attempt_at"))
 
 
-def _finish(message: SmsMessage, *, status: str, answer: str, keep_text: bool, provider_id: str = "",
-            retry_at: datetime.datetime | None = None) -> None:
+def _finish(
+    message: SmsMessage,
+    *,
+    status: str,
+    answer: str,
+    keep_text: bool,
+    provider_id: str = "",
+    retry_at: datetime.datetime | None = None,
+) -> None:
     message.status = status
     message.provider_answer = answer[:1000]
     fields = ["status", "provider_answer", "backend"]
@@ -139,10 +147,14 @@ def deliver_due(*, limit: int = 20) -> int:
         try:
             if backend is None:
                 raise DeliveryError(backend_error, retry=True)
-            delivery = backend.send(phone=message.phone, template=message.template, params=message.params, text=message.text)
+            delivery = backend.send(
+                phone=message.phone, template=message.template, params=message.params, text=message.text
+            )
         except DeliveryError as error:
             final = not error.retry or message.attempts >= MAX_ATTEMPTS
-            logger.warning("SMS %s to %s failed (try %s): %s", message.pk, message.masked_phone, message.attempts, error.answer)
+            logger.warning(
+                "SMS %s to %s failed (try %s): %s", message.pk, message.masked_phone, message.attempts, error.answer
+            )
             retry_at = None if final else now + datetime.timedelta(seconds=BACKOFF_SECONDS[message.attempts - 1])
             _finish(
                 message,
@@ -152,8 +164,13 @@ def deliver_due(*, limit: int = 20) -> int:
                 retry_at=retry_at,
             )
         else:
-            _finish(message, status=SmsStatus.SENT, answer=delivery.answer, provider_id=delivery.provider_id,
-                    keep_text=backend.keeps_text)
+            _finish(
+                message,
+                status=SmsStatus.SENT,
+                answer=delivery.answer,
+                provider_id=delivery.provider_id,
+                keep_text=backend.keeps_text,
+            )
     return len(messages)
 
 
@@ -192,7 +209,12 @@ def request_code(*, phone: str, purpose: str, address: str, has_account: bool) -
     a reset or login code for a number without a citizen account sends nothing.
     """
     now = timezone.now()
-    last = VerificationCode.objects.filter(phone=phone).order_by("-created_at").values_list("created_at", flat=True).first()
+    last = (
+        VerificationCode.objects.filter(phone=phone)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
     if last is not None and (now - last).total_seconds() < CODE_INTERVAL_SECONDS:
         wait = CODE_INTERVAL_SECONDS - int((now - last).total_seconds())
         raise CodeError(f"验证码已发送，请 {wait} 秒后再获取。", "wait", wait_seconds=wait)

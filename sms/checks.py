@@ -1,4 +1,5 @@
 """`manage.py check --deploy`: production must not keep its texts in the outbox."""
+
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 

@@ -1,4 +1,5 @@
 """SMS: the outbox of every text sent (短信发送记录), verification codes (验证码) and notice opt-outs."""
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -36,7 +37,11 @@ class SmsMessage(models.Model):
     params = models.JSONField(_("模板参数"), default=dict, blank=True)
     text = models.TextField(_("短信内容"), blank=True, help_text=_("验证码在发送后隐去（发件箱后端除外）"))
     subject = models.CharField(
-        _("关联对象"), max_length=40, blank=True, db_index=True, help_text=_("通知所属的咨询或转办件，用于每小时至多一条")
+        _("关联对象"),
+        max_length=40,
+        blank=True,
+        db_index=True,
+        help_text=_("通知所属的咨询或转办件，用于每小时至多一条"),
     )
     status = models.CharField(_("状态"), max_length=16, choices=SmsStatus.choices, default=SmsStatus.QUEUED)
     backend = models.CharField(_("发送通道"), max_length=16, blank=True)

@@ -3,6 +3,7 @@
 Called by the higher apps inside their actions; the text is queued only after their commit, and not at
 all when the citizen switched notices off in 我的咨询 or has no number.
 """
+
 import datetime
 
 from django.conf import settings
@@ -59,7 +60,11 @@ def notify_offline_answered(*, conversation) -> None:
 
 def notify_case(*, case, state: str) -> None:
     """After commit, tell the citizen that their case was accepted, answered, returned or closed."""
-    params = {"number": case.tracking_number, "state": CASE_STATES[state], "link": _link(reverse("portal:my_consultations"))}
+    params = {
+        "number": case.tracking_number,
+        "state": CASE_STATES[state],
+        "link": _link(reverse("portal:my_consultations")),
+    }
     citizen_id, subject = case.citizen_id, f"case:{case.pk}"
     transaction.on_commit(
         lambda: _queue_notice(citizen_id=citizen_id, subject=subject, template=Template.NOTICE_CASE, params=params)

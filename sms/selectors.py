@@ -1,4 +1,5 @@
 """Reads for SMS."""
+
 import datetime
 
 from django.utils import timezone

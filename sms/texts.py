@@ -2,6 +2,7 @@
 
 Aliyun templates name their variables (${code}); Tencent numbers them ({1}, {2}) in the order of PARAMS.
 """
+
 from string import Template as _Template
 
 from .models import Template

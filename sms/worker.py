@@ -6,6 +6,7 @@ Several processes drain the same outbox safely: a row is claimed with SKIP LOCKE
 one writer at a time on SQLite) and leased for a minute. `manage.py sms_worker` runs the same loop
 as its own process for deployments that turn the thread off (SMS_WORKER=off).
 """
+
 import logging
 import sys
 import threading

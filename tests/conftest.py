@@ -2,6 +2,7 @@
 
 See docs/testing.md. Service fixtures skip when a binary is missing, and fail instead in CI.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,7 +40,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORTS = {
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
     "desktop": {"viewport": {"width": 1280, "height": 900}},
 }
 BROWSER_FIXTURES = {"browser", "new_page"}
@@ -48,7 +54,9 @@ DATABASE_FIXTURES = {"django_db_setup", "db", "transactional_db"}
 # A skip whose reason says a service is missing; in CI it becomes a failure. Both parts must match, so a
 # deliberate skip such as "only on PostgreSQL" (when the suite runs on SQLite) stays a skip.
 SERVICE_NAME = re.compile(r"redis|postgres|chromium|playwright|daphne|nginx|openssl", re.IGNORECASE)
-MISSING_WORDS = re.compile(r"not found|missing|not installed|could not import|no such file|找不到|未安装", re.IGNORECASE)
+MISSING_WORDS = re.compile(
+    r"not found|missing|not installed|could not import|no such file|找不到|未安装", re.IGNORECASE
+)
 
 
 # Hooks --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Shared factories: plain functions that create rows the way the product does."""
+
 import itertools
 
 from departments.models import Department, Window
@@ -40,4 +41,3 @@ def officer(*windows: Window, username: str | None = None):
 
 def supervisor():
     return create_staff_user(username=f"sup{next(_counter)}", password=PASSWORD, role=Role.SUPERVISOR)
-

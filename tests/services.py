@@ -15,6 +15,7 @@ The module is also a small command-line tool used by ``make test``::
 starts the named services, exports ``DATABASE_URL`` / ``REDIS_URL``, runs COMMAND, stops the services
 and exits with COMMAND's exit code.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,18 @@ from deploy.processes import (
 )
 
 __all__ = [
-    "PROJECT_DIR", "daphne_server", "find_postgres_bindir", "find_redis_server", "free_port", "manage", "missing",
-    "port_is_open", "postgres_server", "redis_server", "service_env", "services_required",
+    "PROJECT_DIR",
+    "daphne_server",
+    "find_postgres_bindir",
+    "find_redis_server",
+    "free_port",
+    "manage",
+    "missing",
+    "port_is_open",
+    "postgres_server",
+    "redis_server",
+    "service_env",
+    "services_required",
 ]
 
 LOG_DIR = PROJECT_DIR / "var" / "test-logs"
@@ -55,7 +66,10 @@ POSTGRES_PASSWORD = "zwt-test"
 POSTGRES_DB = "zwt"
 # A throwaway cluster: nothing needs to survive a crash, so no fsync and no full-page writes.
 POSTGRES_SETTINGS = {
-    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
 }
 
 Progress = Callable[[str], None]
@@ -92,8 +106,9 @@ def redis_server() -> Iterator[str]:
     server = None
     try:
         server = start_on_free_port(
-            lambda port: Redis(workdir, port, binary=binary, options=["--protected-mode", "yes"],
-                               name=f"redis-{port}", **TEST_PROCESS),
+            lambda port: Redis(
+                workdir, port, binary=binary, options=["--protected-mode", "yes"], name=f"redis-{port}", **TEST_PROCESS
+            ),
             timeout=30,
         )
         yield server.url
@@ -109,7 +124,9 @@ def _run_as_postgres_kwargs() -> dict:
     try:
         return run_as_postgres()
     except KeyError:
-        missing("以 root 运行时需要 postgres 系统用户（apt-get install postgresql）/ no 'postgres' system user to run PostgreSQL as")
+        missing(
+            "以 root 运行时需要 postgres 系统用户（apt-get install postgresql）/ no 'postgres' system user to run PostgreSQL as"
+        )
         raise AssertionError("unreachable") from None
 
 
@@ -128,8 +145,16 @@ def postgres_server() -> Iterator[str]:
     server = None
 
     def make(port: int) -> Postgres:
-        return Postgres(workdir, port, settings=POSTGRES_SETTINGS, throwaway=True, bindir=bindir,
-                        password=POSTGRES_PASSWORD, name=f"postgres-{port}", **TEST_PROCESS)
+        return Postgres(
+            workdir,
+            port,
+            settings=POSTGRES_SETTINGS,
+            throwaway=True,
+            bindir=bindir,
+            password=POSTGRES_PASSWORD,
+            name=f"postgres-{port}",
+            **TEST_PROCESS,
+        )
 
     try:
         make(0).initdb()
@@ -160,9 +185,15 @@ def service_env(env: dict | None = None) -> dict:
     return child
 
 
-def manage(*args: str, env: dict | None = None, check: bool = True, timeout: float = 300,
-           input: str | None = None, progress: Progress | None = None,
-           progress_every: float = 30) -> subprocess.CompletedProcess:
+def manage(
+    *args: str,
+    env: dict | None = None,
+    check: bool = True,
+    timeout: float = 300,
+    input: str | None = None,
+    progress: Progress | None = None,
+    progress_every: float = 30,
+) -> subprocess.CompletedProcess:
     """Run ``manage.py ARGS`` in a child process with ``env`` (see ``service_env``); return its result.
 
     With ``check`` a non-zero exit fails with the command's output, which is what a test wants to read.
@@ -170,18 +201,20 @@ def manage(*args: str, env: dict | None = None, check: bool = True, timeout: flo
     """
     command = [sys.executable, "manage.py", *args]
     process = subprocess.Popen(
-        command, cwd=PROJECT_DIR, env=service_env(env), text=True,
+        command,
+        cwd=PROJECT_DIR,
+        env=service_env(env),
+        text=True,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     started = time.monotonic()
     pending_input = input
     while True:
         waited = time.monotonic() - started
         try:
-            stdout, stderr = process.communicate(
-                pending_input, timeout=max(0.1, min(progress_every, timeout - waited))
-            )
+            stdout, stderr = process.communicate(pending_input, timeout=max(0.1, min(progress_every, timeout - waited)))
             break
         except subprocess.TimeoutExpired:
             pending_input = None  # communicate() sent it already
@@ -202,8 +235,9 @@ def manage(*args: str, env: dict | None = None, check: bool = True, timeout: flo
 
 
 @contextlib.contextmanager
-def daphne_server(env: dict, port: int | None = None, *, timeout: float = 60,
-                  progress: Progress | None = None) -> Iterator[str]:
+def daphne_server(
+    env: dict, port: int | None = None, *, timeout: float = 60, progress: Progress | None = None
+) -> Iterator[str]:
     """Run ``daphne portal.asgi:application`` on 127.0.0.1 with ``env``; yield its base URL.
 
     ``env`` is laid over the test process's environment minus DATABASE_URL and REDIS_URL (pass them to
@@ -215,8 +249,17 @@ def daphne_server(env: dict, port: int | None = None, *, timeout: float = 60,
     server = None
 
     def make(chosen: int) -> Daphne:
-        return Daphne(LOG_DIR, chosen, {}, base_env=service_env(env), behind_proxy=False, binary=binary,
-                      name=f"daphne-{chosen}", log_dir=LOG_DIR, **TEST_PROCESS)
+        return Daphne(
+            LOG_DIR,
+            chosen,
+            {},
+            base_env=service_env(env),
+            behind_proxy=False,
+            binary=binary,
+            name=f"daphne-{chosen}",
+            log_dir=LOG_DIR,
+            **TEST_PROCESS,
+        )
 
     try:
         if port:
@@ -239,7 +282,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m tests.services {postgres,redis}... -- COMMAND...", file=sys.stderr)
         return 2
     split = argv.index("--")
-    names, command = argv[:split], argv[split + 1:]
+    names, command = argv[:split], argv[split + 1 :]
     unknown = [name for name in names if name not in SERVICES]
     if unknown:
         print(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}", file=sys.stderr)

@@ -3,6 +3,7 @@
 The channel layer is the one the measured setup uses: REDIS_URL (and REDIS_CHANNEL_LAYER=core|pubsub)
 for channels-redis, else the embedded setup's in-memory layer (chat/inmemory_layer.py; it needs no Django app).
 """
+
 import os
 
 import django
@@ -12,14 +13,20 @@ redis_url = os.environ.get("REDIS_URL", "")
 if redis_url and os.environ.get("REDIS_CHANNEL_LAYER", "core") == "pubsub":
     layer = {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis_url]}}
 elif redis_url:
-    layer = {"BACKEND": "channels_redis.core.RedisChannelLayer",
-             "CONFIG": {"hosts": [redis_url], "capacity": 1000, "expiry": 60}}
+    layer = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [redis_url], "capacity": 1000, "expiry": 60},
+    }
 else:
     layer = {"BACKEND": "chat.inmemory_layer.IndexedInMemoryChannelLayer"}
 
 settings.configure(
-    DEBUG=False, ALLOWED_HOSTS=["*"], SECRET_KEY="bench-echo-only", INSTALLED_APPS=["channels"],
-    CHANNEL_LAYERS={"default": layer}, ROOT_URLCONF=__name__,
+    DEBUG=False,
+    ALLOWED_HOSTS=["*"],
+    SECRET_KEY="bench-echo-only",
+    INSTALLED_APPS=["channels"],
+    CHANNEL_LAYERS={"default": layer},
+    ROOT_URLCONF=__name__,
 )
 django.setup()
 

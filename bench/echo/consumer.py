@@ -4,6 +4,7 @@ It does what our message path does minus Django's ORM and our rules: parse the J
 groups it names through the channel layer, answer the sender with an ack, and forward every group event
 to its socket. bench/ws_load.py runs it at the same load as the duty room and reports the ratio.
 """
+
 import json
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -28,8 +29,12 @@ class EchoConsumer(AsyncWebsocketConsumer):
         if frame.get("type") in ("ping", "heartbeat"):
             await self.send(text_data='{"type":"pong"}')
             return
-        message = {"type": "message", "client_id": frame["client_id"], "body": frame["body"],
-                   "conversation": frame.get("conversation")}
+        message = {
+            "type": "message",
+            "client_id": frame["client_id"],
+            "body": frame["body"],
+            "conversation": frame.get("conversation"),
+        }
         for group in frame["to"]:
             await self.channel_layer.group_send(group, {"type": "relay", "message": message})
         await self.send(text_data=json.dumps({"type": "ack", "client_id": frame["client_id"]}))

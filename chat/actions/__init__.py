@@ -1,11 +1,12 @@
 """Writes of the duty room. Each action is one transaction; its events leave after commit.
 
-    messages       send_message (the one message path), asend_message, typing, reads, system notices
-    conversations  open, acknowledge the duty statement, classify, close, rate
-    queue          waiting, offline questions (留言), assignment, take, transfer
-    presence       desks, heartbeats and the officer's status
-    housekeeping   stale desks, busy notices, deleting conversations past retention
+messages       send_message (the one message path), asend_message, typing, reads, system notices
+conversations  open, acknowledge the duty statement, classify, close, rate
+queue          waiting, offline questions (留言), assignment, take, transfer
+presence       desks, heartbeats and the officer's status
+housekeeping   stale desks, busy notices, deleting conversations past retention
 """
+
 from .base import ChatError
 from .conversations import (
     acknowledge_statement,

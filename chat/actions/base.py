@@ -1,4 +1,5 @@
 """What every chat action shares: the error, the row lock, the audience and the two ways to tell it."""
+
 from django.utils import timezone
 
 from infra.errors import DomainError
@@ -17,8 +18,8 @@ def lock_conversation(conversation: Conversation | int) -> Conversation:
     """Return the conversation locked for update until the transaction ends."""
     pk = conversation if isinstance(conversation, int) else conversation.pk
     # of=("self",): PostgreSQL cannot lock the nullable side (officer) of an outer join.
-    return Conversation.objects.select_for_update(of=("self",)).select_related("window", "citizen", "officer").get(
-        pk=pk
+    return (
+        Conversation.objects.select_for_update(of=("self",)).select_related("window", "citizen", "officer").get(pk=pk)
     )
 
 

@@ -1,4 +1,5 @@
 """A conversation's life apart from its messages: opening, the duty statement, classifying, closing, rating."""
+
 from django.db import transaction
 from django.utils import timezone
 

@@ -1,4 +1,5 @@
 """Housekeeping: stale desks, busy notices, and deleting conversations past retention."""
+
 import datetime
 from collections.abc import Iterable
 

@@ -9,6 +9,7 @@ A message takes one of two ways, both inside send_message:
 The fast way's WHERE and the full way's checks state the same rule, who may send; the test
 tests/chat/test_message_path.py::test_every_refusal_is_the_same_on_both_ways holds them together.
 """
+
 import contextlib
 import datetime
 import logging
@@ -92,12 +93,16 @@ async def asend_message(*, conversation_id: int, sender, body, client_id) -> tup
         try:
             row = await loop_connection.fetchone(*statement)
         except psycopg.IntegrityError:
-            return await database_sync_to_async(_resent_message)(conversation_id, sender=sender, client_id=client_id), False
+            return await database_sync_to_async(_resent_message)(
+                conversation_id, sender=sender, client_id=client_id
+            ), False
         except psycopg.Error as error:
             logger.warning("storing a message on the event loop failed (%s); taking the database thread", error)
             row = None
         if row is not None:
-            message = _message_from_row(row, conversation_id, sender=sender, kind=kind, body=body, client_id=client_id, now=now)
+            message = _message_from_row(
+                row, conversation_id, sender=sender, kind=kind, body=body, client_id=client_id, now=now
+            )
             send_event_now(_row_audience(row, conversation_id), "message.new", {"message": message_payload(message)})
             return message, True
     return await database_sync_to_async(_store_or_find_resend)(
@@ -183,8 +188,14 @@ def _message_from_row(row, conversation_id: int, *, sender, kind: str, body: str
     """Return the message the fast way stored, from its row (message id, seq, officer, window)."""
     message_id, seq, _officer_id, _window_id = row
     return Message(
-        id=message_id, conversation_id=conversation_id, seq=seq, sender=sender, sender_kind=kind,
-        body=body, client_id=client_id, created_at=now,
+        id=message_id,
+        conversation_id=conversation_id,
+        seq=seq,
+        sender=sender,
+        sender_kind=kind,
+        body=body,
+        client_id=client_id,
+        created_at=now,
     )
 
 
@@ -197,8 +208,12 @@ def _store_fast_way(conversation_id: int, *, sender, body: str, client_id: str) 
     """Store a message in an established conversation on the database thread, or return None."""
     now = timezone.now()
     planned = _fast_way_statements(
-        conversation_id, sender=sender, body=body, client_id=client_id,
-        now=connection.ops.adapt_datetimefield_value(now), vendor=connection.vendor,
+        conversation_id,
+        sender=sender,
+        body=body,
+        client_id=client_id,
+        now=connection.ops.adapt_datetimefield_value(now),
+        vendor=connection.vendor,
     )
     if planned is None:
         return None
@@ -238,7 +253,9 @@ def _store_full_way(conversation_id: int, *, sender, body: str, client_id: str) 
     if sender.is_citizen:
         if conversation.citizen_id != sender.id:
             raise ChatError("您无权在这个会话中发言。", "forbidden")
-        message = add_message(conversation, sender=sender, sender_kind=SenderKind.CITIZEN, body=body, client_id=client_id)
+        message = add_message(
+            conversation, sender=sender, sender_kind=SenderKind.CITIZEN, body=body, client_id=client_id
+        )
         if conversation.first_question_at is None:
             start_waiting(conversation)
         return message

@@ -1,4 +1,5 @@
 """Officers' presence (在线/忙碌/离开/离线): desks, heartbeats, the chosen status and the recorded intervals."""
+
 import datetime
 
 from django.db import transaction
@@ -14,7 +15,9 @@ from .queue import offer_queue
 def sync_presence(officer, now: datetime.datetime, *, ended_at: datetime.datetime | None = None) -> None:
     """Bring the officer's status and intervals in line with their desks and chosen status."""
     presence, _ = OfficerPresence.objects.select_for_update().get_or_create(officer=officer)
-    has_desk = DeskConnection.objects.filter(officer=officer, last_heartbeat__gte=selectors.presence_cutoff(now)).exists()
+    has_desk = DeskConnection.objects.filter(
+        officer=officer, last_heartbeat__gte=selectors.presence_cutoff(now)
+    ).exists()
     status = presence.chosen_status if has_desk else PresenceStatus.OFFLINE
     if status == presence.status:
         return

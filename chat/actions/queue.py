@@ -3,6 +3,7 @@
 Assignment has one trigger, offer_queue(window): whatever may free or add room (a first question, a
 closed chat, an officer coming online, a transfer in) calls it, and it decides.
 """
+
 import datetime
 
 from django.db import transaction
@@ -57,9 +58,17 @@ def _arrival_events(conversation_id: int) -> list[tuple[list[str], str, dict]]:
     if conversation is None or conversation.ticket is None:
         return []
     position = selectors.queue_position(conversation)
-    return [([conversation_group(conversation_id)], "queue.position", {
-        "conversation": conversation_id, "position": position, "ticket": conversation.ticket,
-    })]
+    return [
+        (
+            [conversation_group(conversation_id)],
+            "queue.position",
+            {
+                "conversation": conversation_id,
+                "position": position,
+                "ticket": conversation.ticket,
+            },
+        )
+    ]
 
 
 def _enqueue(conversation: Conversation) -> list[str]:

@@ -7,6 +7,7 @@ lexical   BM25 over an inverted index in flat numpy arrays
 dense     cosine similarity, exact or over a coarse IVF partition with int8 rows
 ranker    hybrid fusion of the dense and lexical scores
 """
+
 import os
 
 # Matrix-vector products of one query gain nothing from BLAS threads, and OpenBLAS threads that

@@ -5,6 +5,7 @@ Small indexes are scored exactly in float32. From IVF_MIN_ROWS rows on, rows are
 a query scores only the rows of its nprobe nearest partitions, so memory is a quarter and time a
 few percent of the exact scan.
 """
+
 import math
 
 import numpy as np
@@ -66,7 +67,9 @@ class DenseIndex:
         self.nlist = nlist or max(16, int(math.sqrt(self.size)))
         self.nprobe = nprobe or max(8, self.nlist // 40)
         combined = _normalize(question + passage).astype(np.float32)
-        sample = combined[np.random.default_rng(seed).choice(self.size, size=min(self.size, 40 * self.nlist), replace=False)]
+        sample = combined[
+            np.random.default_rng(seed).choice(self.size, size=min(self.size, 40 * self.nlist), replace=False)
+        ]
         self.centroids = kmeans(sample, self.nlist, seed=seed)
         labels = assign(combined, self.centroids)
         del combined

@@ -6,6 +6,7 @@ model is unavailable and search ranks lexically; the reason is logged once as a 
 Passage vectors of known texts can come from a file instead of the model: inside
 ``with precomputed(cache):`` the embedder looks each text up in the cache first (see vectors.py).
 """
+
 import contextlib
 import contextvars
 import logging

@@ -1,4 +1,5 @@
 """BM25 over an inverted index kept in flat numpy arrays (CSR: term -> postings)."""
+
 from collections import Counter
 from collections.abc import Iterable, Sequence
 

@@ -6,6 +6,7 @@ matches (the mean of the window's two best rows among the 200 best), because con
 usually differ in the window a citizen's situation belongs to. Weights were chosen by cross-validation over two
 halves of the dev queries; see docs/search.md.
 """
+
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -174,6 +175,11 @@ def rank(
         final += weights.window * _window_scores(fused, window_ids[pool], best, weights)
     order = np.argsort(-final, kind="stable")[:limit]
     return [
-        Hit(row=int(pool[best[i]]), score=float(final[i]), similarity=float(question[best[i]]), lexical=float(lex[best[i]]))
+        Hit(
+            row=int(pool[best[i]]),
+            score=float(final[i]),
+            similarity=float(question[best[i]]),
+            lexical=float(lex[best[i]]),
+        )
         for i in order
     ]

@@ -1,4 +1,5 @@
 """Text preparation for lexical ranking and for the embedding model."""
+
 import logging
 import re
 

@@ -5,6 +5,7 @@ data does not run the model. A cache holds the vectors of one model; looked up f
 finds nothing, and a text whose hash is not in it is embedded as usual. The vectors are stored as the
 model returned them (float32), so a vector from the file is the one the model would compute.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Formatting of assessment figures in templates."""
+
 from django import template
 
 from oversight.figures import DEFINITIONS_BY_KEY

@@ -1,4 +1,5 @@
 """Template filters for text that people wrote or the system composed."""
+
 import re
 
 from django import template

@@ -1,4 +1,5 @@
 """SMS backends, chosen by settings.SMS_BACKEND like Django's email backends."""
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 

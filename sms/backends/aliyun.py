@@ -1,4 +1,5 @@
 """阿里云短信 (Dysmsapi 2017-05-25, SendSms) through alibabacloud-dysmsapi20170525."""
+
 import json
 import os
 

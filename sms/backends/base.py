@@ -1,4 +1,5 @@
 """The interface every SMS backend implements: one templated text to one mainland number."""
+
 import dataclasses
 import os
 

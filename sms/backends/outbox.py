@@ -1,4 +1,5 @@
 """The embedded default: nothing leaves the machine; the outbox row and the server log are the delivery."""
+
 import logging
 import uuid
 

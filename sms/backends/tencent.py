@@ -1,4 +1,5 @@
 """腾讯云短信 (SMS 2021-01-11, SendSms) through tencentcloud-sdk-python-sms."""
+
 import os
 
 from ..texts import PARAMS
@@ -36,7 +37,9 @@ class TencentBackend(SmsBackend):
         http = HttpProfile(endpoint=os.environ.get("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com"), reqTimeout=10)
         http.scheme = os.environ.get("TENCENT_SMS_SCHEME", "https")
         self.client = sms_client.SmsClient(
-            credential.Credential(os.environ.get("TENCENT_SMS_SECRET_ID", ""), os.environ.get("TENCENT_SMS_SECRET_KEY", "")),
+            credential.Credential(
+                os.environ.get("TENCENT_SMS_SECRET_ID", ""), os.environ.get("TENCENT_SMS_SECRET_KEY", "")
+            ),
             os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou"),
             ClientProfile(httpProfile=http),
         )

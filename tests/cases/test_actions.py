@@ -1,4 +1,5 @@
 """Cases from escalation to closing: numbers, due dates, the messages the citizen gets, every refusal."""
+
 import datetime
 import re
 
@@ -68,9 +69,7 @@ def test_query_code_is_stored_only_as_a_digest(conversation, officer, police):
     assert selectors.lookup_case(case.tracking_number, escalation.query_code.lower()) == case
 
 
-def test_department_case_whole_path(
-    conversation, officer, police, labour, django_capture_on_commit_callbacks
-):
+def test_department_case_whole_path(conversation, officer, police, labour, django_capture_on_commit_callbacks):
     handler = factories.officer(factories.window(police, name="户政"))
     escalation = escalate(conversation, officer, TargetKind.DEPARTMENT, police)
     case = escalation.case
@@ -180,7 +179,12 @@ def test_return_needs_a_reason_and_tells_the_citizen(conversation, officer, poli
     case.refresh_from_db()
     assert case.status == CaseStatus.PENDING and case.lead_unit == labour
     event = case.events.order_by("-id").first()
-    assert (event.kind, event.from_status, event.to_status, event.department) == ("assigned", "returned", "pending", labour)
+    assert (event.kind, event.from_status, event.to_status, event.department) == (
+        "assigned",
+        "returned",
+        "pending",
+        labour,
+    )
 
 
 def test_pass_on_count_and_coordination_flag_at_three(conversation, officer, police, labour):
@@ -233,12 +237,20 @@ def test_bad_escalations_save_nothing(conversation, officer, police, labour_offi
     refusals = [
         (dict(officer=officer, target_kind="mayor"), "请选择转办对象"),
         (dict(officer=officer, target_kind=TargetKind.DEPARTMENT), "请选择收件部门。"),
-        (dict(officer=officer, target_kind=TargetKind.DIRECTOR_MAILBOX, department=police, note="备" * 1001), "内部备注最多 1000 个字。"),
-        (dict(officer=labour_officer, target_kind=TargetKind.DEPARTMENT, department=police), "您不是这个窗口的值班人员。"),
+        (
+            dict(officer=officer, target_kind=TargetKind.DIRECTOR_MAILBOX, department=police, note="备" * 1001),
+            "内部备注最多 1000 个字。",
+        ),
+        (
+            dict(officer=labour_officer, target_kind=TargetKind.DEPARTMENT, department=police),
+            "您不是这个窗口的值班人员。",
+        ),
         (dict(officer=citizen, target_kind=TargetKind.DEPARTMENT, department=police), "您不是这个窗口的值班人员。"),
     ]
     police_inactive = factories.department(name="已撤销的厅", is_active=False)
-    refusals.append((dict(officer=officer, target_kind=TargetKind.DEPARTMENT, department=police_inactive), "请选择一个有效的部门。"))
+    refusals.append(
+        (dict(officer=officer, target_kind=TargetKind.DEPARTMENT, department=police_inactive), "请选择一个有效的部门。")
+    )
     for kwargs, message in refusals:
         with pytest.raises(actions.CaseError, match=message):
             actions.escalate_conversation(conversation=conversation, **kwargs)
@@ -285,18 +297,30 @@ def test_due_days_come_from_settings(settings):
     assert [actions.due_working_days(kind) for kind in TargetKind.values] == [15, 15, 5]
 
 
-def test_referral_sends_the_contact_card_as_the_officer(conversation, officer, labour, labour_window, django_capture_on_commit_callbacks):
+def test_referral_sends_the_contact_card_as_the_officer(
+    conversation, officer, labour, labour_window, django_capture_on_commit_callbacks
+):
     labour.address = "杭州市上城区庆春路 158 号"
     labour.website = "https://ldbzt.zj.gov.cn"
     labour.save()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        message = actions.send_referral(conversation=conversation, officer=officer, department=labour, window=labour_window)
+        message = actions.send_referral(
+            conversation=conversation, officer=officer, department=labour, window=labour_window
+        )
     assert message.sender == officer
-    for text in ("省劳动和社会保障厅 · 养老保险", "电话：0571-85101110", "地址：杭州市上城区庆春路 158 号", "办公时间：养老保险 工作日 08:30–17:00", "网站：https://ldbzt.zj.gov.cn"):
+    for text in (
+        "省劳动和社会保障厅 · 养老保险",
+        "电话：0571-85101110",
+        "地址：杭州市上城区庆春路 158 号",
+        "办公时间：养老保险 工作日 08:30–17:00",
+        "网站：https://ldbzt.zj.gov.cn",
+    ):
         assert text in message.body
     assert len(callbacks) >= 1
     with pytest.raises(actions.CaseError, match="所选窗口不属于该部门"):
-        actions.send_referral(conversation=conversation, officer=officer, department=conversation.window.department, window=labour_window)
+        actions.send_referral(
+            conversation=conversation, officer=officer, department=conversation.window.department, window=labour_window
+        )
 
 
 def test_offline_question_can_be_escalated_by_any_officer_of_the_window(window, citizen, police):

@@ -1,4 +1,5 @@
 """The whole path of a case in real browsers: escalated from the desk, answered in the admin, found by the citizen."""
+
 import json
 import re
 import uuid
@@ -19,7 +20,6 @@ citizen = factories.citizen(phone="13{n:09d}")
 officer = factories.officer(window, username="e2e-cases-{tag}")
 print(json.dumps({{"window": window.id, "phone": citizen.phone, "officer": officer.username}}))
 """
-
 
 
 def test_officer_escalates_to_governor_mailbox_and_citizen_finds_the_reply(new_page, live_manage):

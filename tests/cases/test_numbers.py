@@ -1,4 +1,5 @@
 """Tracking numbers stay unique when many escalations take one at the same moment, on SQLite and PostgreSQL."""
+
 import json
 import uuid
 

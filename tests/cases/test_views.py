@@ -1,4 +1,5 @@
 """The lookup page, the case desk and the chat desk's endpoints, as strangers, citizens and officers see them."""
+
 import json
 import re
 
@@ -45,7 +46,15 @@ def test_lookup_shows_status_dates_and_reply_without_personal_data(client, escal
     response = lookup(client, case.tracking_number.lower(), f" {escalation.query_code.lower()} ")
     page = response.content.decode()
     assert response.status_code == 200
-    for text in (case.tracking_number, "已答复", "提交时间", "办理期限", "答复时间", "请到原籍派出所办理户口迁入。", "省公安厅"):
+    for text in (
+        case.tracking_number,
+        "已答复",
+        "提交时间",
+        "办理期限",
+        "答复时间",
+        "请到原籍派出所办理户口迁入。",
+        "省公安厅",
+    ):
         assert text in page
     for secret in (citizen.phone, citizen.masked_phone, "毕业三年", "王科长", str(handler), str(case.escalated_by)):
         assert secret not in page
@@ -124,7 +133,9 @@ def test_officer_of_the_lead_unit_works_the_case_from_the_desk(client, escalatio
     client.post(f"/desk/cases/{case.id}/", {"step": "accept"})
     response = client.post(f"/desk/cases/{case.id}/", {"step": "reply", "reply": "请到原籍派出所办理。"}, follow=True)
     assert "答复已发布" in response.content.decode()
-    assert Message.objects.filter(conversation=conversation, sender_kind="system", body__contains="请到原籍派出所办理。").exists()
+    assert Message.objects.filter(
+        conversation=conversation, sender_kind="system", body__contains="请到原籍派出所办理。"
+    ).exists()
     client.post(f"/desk/cases/{case.id}/", {"step": "close"})
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
@@ -167,7 +178,9 @@ def post_json(client, url, data):
     return client.post(url, json.dumps(data), content_type="application/json")
 
 
-def test_escalate_endpoint_sends_the_tracking_message(client, conversation, officer, police, django_capture_on_commit_callbacks):
+def test_escalate_endpoint_sends_the_tracking_message(
+    client, conversation, officer, police, django_capture_on_commit_callbacks
+):
     client.force_login(officer)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post_json(
@@ -190,7 +203,9 @@ def test_escalate_endpoint_refusals_are_json_in_chinese(client, conversation, of
     client.force_login(citizen)
     assert post_json(client, url, {"conversation": conversation.id}).status_code == 403
     client.force_login(labour_officer)
-    response = post_json(client, url, {"conversation": conversation.id, "target_kind": "department", "department": police.id})
+    response = post_json(
+        client, url, {"conversation": conversation.id, "target_kind": "department", "department": police.id}
+    )
     assert response.status_code == 404 and response.json()["error"] == "没有找到这个会话。"  # as for unknown ids
     client.force_login(officer)
     response = post_json(client, url, {"conversation": conversation.id, "target_kind": "department"})
@@ -207,7 +222,9 @@ def test_escalate_endpoint_needs_the_csrf_token(conversation, officer):
 
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(officer)
-    response = post_json(strict, "/desk/cases/api/escalate/", {"conversation": conversation.id, "target_kind": "governor_mailbox"})
+    response = post_json(
+        strict, "/desk/cases/api/escalate/", {"conversation": conversation.id, "target_kind": "governor_mailbox"}
+    )
     assert response.status_code == 403
     assert not Case.objects.exists()
     strict.get(reverse("chat:desk"))
@@ -229,12 +246,19 @@ def test_referral_endpoint_and_directory(client, conversation, officer, labour, 
     labour_entry = next(d for d in directory["departments"] if d["id"] == labour.id)
     assert labour_entry["windows"] == [{"id": labour_window.id, "name": "养老保险", "duty_hours": "工作日 08:30–17:00"}]
     assert [t["value"] for t in directory["targets"]] == ["governor_mailbox", "director_mailbox", "department"]
-    response = post_json(client, "/desk/cases/api/referral/", {"conversation": conversation.id, "department": labour.id})
+    response = post_json(
+        client, "/desk/cases/api/referral/", {"conversation": conversation.id, "department": labour.id}
+    )
     assert response.status_code == 201
     body = Message.objects.get(conversation=conversation, seq=response.json()["message"]["seq"]).body
     assert "【联系方式】省劳动和社会保障厅" in body and "0571-85101110" in body
     client.force_login(labour_officer)
-    assert post_json(client, "/desk/cases/api/referral/", {"conversation": conversation.id, "department": labour.id}).status_code == 404
+    assert (
+        post_json(
+            client, "/desk/cases/api/referral/", {"conversation": conversation.id, "department": labour.id}
+        ).status_code
+        == 404
+    )
 
 
 def test_my_cases_include_lists_the_citizens_cases_with_the_reply(rf, escalation, handler, citizen):

@@ -144,7 +144,9 @@ def test_presence_intervals_follow_desk_and_status(window, officer):
     actions.set_status(officer=officer, status="away")
     assert window.id not in selectors.online_window_ids([window.id])
     actions.desk_disconnected(officer=officer, channel_name="d1")
-    intervals = list(PresenceInterval.objects.filter(officer=officer).order_by("started_at").values_list("status", "ended_at"))
+    intervals = list(
+        PresenceInterval.objects.filter(officer=officer).order_by("started_at").values_list("status", "ended_at")
+    )
     assert [s for s, _ in intervals] == ["online", "away"]
     assert all(ended is not None for _, ended in intervals)
 
@@ -172,7 +174,9 @@ def test_busy_notice_after_long_wait(window, citizen, on_duty, settings):
     assert "久等" in conversation.messages.order_by("-seq").first().body
 
 
-def test_transfer_keeps_history_and_waiting_time_and_hides_the_note(window, citizen, on_duty, django_capture_on_commit_callbacks):
+def test_transfer_keeps_history_and_waiting_time_and_hides_the_note(
+    window, citizen, on_duty, django_capture_on_commit_callbacks
+):
     target = factories.window(factories.department(name="省人事厅"), name="公务员考录")
     receiver = factories.officer(target)
     actions.desk_connected(officer=receiver, channel_name="d-receiver")

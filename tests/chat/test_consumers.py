@@ -1,4 +1,5 @@
 """The duty room's websockets, driven through the real ASGI application."""
+
 import json
 
 import pytest
@@ -73,7 +74,9 @@ async def test_citizen_and_officer_talk_live_and_resume_loses_nothing():
     seen_by_desk = await receive_until(desk, "message")
     assert seen_by_desk["body"] == "驾驶证要不要年检？" and seen_by_desk["conversation"] == conversation.id
 
-    await desk.send_json_to({"type": "message", "conversation": conversation.id, "client_id": "o-1", "body": "c证无需年检。"})
+    await desk.send_json_to(
+        {"type": "message", "conversation": conversation.id, "client_id": "o-1", "body": "c证无需年检。"}
+    )
     await receive_until(desk, "ack")
     reply = await receive_until(chat, "message")
     while reply["sender"] != "officer":
@@ -199,7 +202,9 @@ async def test_desk_transfer_frame():
     desk, ok, _ = await connect("/ws/desk/", officer)
     await desk.send_json_to({"type": "transfer", "conversation": conversation.id, "window": 999999})
     assert (await receive_until(desk, "error"))["code"] == "not_found"
-    await desk.send_json_to({"type": "transfer", "conversation": conversation.id, "window": target.id, "note": "请协助"})
+    await desk.send_json_to(
+        {"type": "transfer", "conversation": conversation.id, "window": target.id, "note": "请协助"}
+    )
     done = await receive_until(desk, "transferred")
     assert done["window"] == target.id
     moved = await sync_to_async(lambda: Conversation.objects.get(pk=conversation.pk).window_id)()
@@ -243,7 +248,9 @@ async def test_a_burst_from_the_desk_arrives_in_order_exactly_once():
     chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
     await chat.send_json_to({"type": "message", "client_id": "q", "body": "社保断了怎么办？"})
     await receive_until(chat, "ack")
-    await desk.send_json_to({"type": "message", "conversation": conversation.id, "client_id": "a0", "body": "可以补缴。"})
+    await desk.send_json_to(
+        {"type": "message", "conversation": conversation.id, "client_id": "a0", "body": "可以补缴。"}
+    )
     await receive_until(desk, "ack")
     # Ten more without waiting for acks: the short path, from the event loop on PostgreSQL.
     for n in range(1, 11):

@@ -1,4 +1,5 @@
 """The desk's bookkeeping (static/js/desk-model.js), run in node: unread counts, history gaps, limits."""
+
 import json
 import shutil
 import subprocess
@@ -8,7 +9,6 @@ from tests.services import missing
 
 MODEL = Path(__file__).resolve().parents[2] / "static" / "js" / "desk-model.js"
 NODE = shutil.which("node") or shutil.which("nodejs")
-
 
 
 def run(script: str):
@@ -23,7 +23,14 @@ def run(script: str):
 
 
 def conv(id, status="active", officer=7, window=1, **extra):
-    return {"id": id, "status": status, "officer": officer, "window": window, "queued_at": f"2026-01-01T08:0{id}:00+08:00", **extra}
+    return {
+        "id": id,
+        "status": status,
+        "officer": officer,
+        "window": window,
+        "queued_at": f"2026-01-01T08:0{id}:00+08:00",
+        **extra,
+    }
 
 
 SETUP = f"""

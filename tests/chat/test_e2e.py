@@ -1,4 +1,5 @@
 """A citizen and a duty officer in two real browsers against a live daphne server."""
+
 import json
 import re
 import uuid
@@ -28,7 +29,6 @@ from django.utils import timezone
 c = Conversation.objects.get(pk={pk})
 print(timezone.localtime(c.due_at).strftime("%Y年%m月%d日"))
 """
-
 
 
 def test_citizen_asks_officer_answers_and_nothing_is_lost(new_page, live_manage):

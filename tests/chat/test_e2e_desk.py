@@ -1,4 +1,5 @@
 """What the duty officer's desk shows, in real Chromium against a live daphne server (issue 14)."""
+
 import json
 import re
 import uuid
@@ -113,7 +114,9 @@ def test_the_desk_never_hides_a_citizens_words_and_counts_truthfully(new_page, l
     expect(desk.locator("#reply")).to_be_disabled()
     closed = desk.locator("#closed .desk-item", has_text="旧护照")
     expect(closed).to_have_count(1)
-    expect(closed.get_by_role("link", name="整理为常见问题")).to_have_attribute("href", re.compile(r"^/faq/publish/\d+/$"))
+    expect(closed.get_by_role("link", name="整理为常见问题")).to_have_attribute(
+        "href", re.compile(r"^/faq/publish/\d+/$")
+    )
 
 
 def test_a_chat_transferred_into_an_open_desk_shows_its_whole_history(new_page, live_manage):

@@ -6,6 +6,7 @@ client_id, reconnect to the other process when theirs is gone). The database is 
 session's throwaway PostgreSQL; Redis and the daphne processes are this module's own, because the drills
 kill them with SIGKILL. The whole module takes about 40 s.
 """
+
 import argparse
 import asyncio
 import time

@@ -1,4 +1,5 @@
 """The embedded setup's channel layer (chat/inmemory_layer.py) keeps Channels' in-memory semantics."""
+
 import asyncio
 
 import pytest

@@ -4,6 +4,7 @@ an established conversation) and its full way, which must agree on who may send.
 Runs on SQLite and, in the PostgreSQL pass, on PostgreSQL (where the fast way is a single self-committing
 statement, run from the event loop by asend_message).
 """
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -29,12 +30,16 @@ def answered(window, citizen, on_duty):
     return conversation
 
 
-def test_messages_take_the_next_seqs_and_reach_both_sides(answered, citizen, on_duty, django_capture_on_commit_callbacks):
+def test_messages_take_the_next_seqs_and_reach_both_sides(
+    answered, citizen, on_duty, django_capture_on_commit_callbacks
+):
     before = Conversation.objects.get(pk=answered.pk)
     sent = []
     with django_capture_on_commit_callbacks() as callbacks:
         for n, (sender, body) in enumerate([(citizen, "那要换证吗？"), (on_duty, "六年换证。"), (citizen, "谢谢")]):
-            message, created = actions.send_message(conversation=answered.pk, sender=sender, body=body, client_id=f"m{n}")
+            message, created = actions.send_message(
+                conversation=answered.pk, sender=sender, body=body, client_id=f"m{n}"
+            )
             assert created
             sent.append(message)
     after = Conversation.objects.get(pk=answered.pk)
@@ -43,25 +48,36 @@ def test_messages_take_the_next_seqs_and_reach_both_sides(answered, citizen, on_
     assert after.last_message_at >= before.last_message_at
     stored = list(Message.objects.filter(conversation=answered, seq__gt=before.last_seq).order_by("seq"))
     assert [(m.sender_kind, m.body, m.client_id) for m in stored] == [
-        ("citizen", "那要换证吗？", "m0"), ("officer", "六年换证。", "m1"), ("citizen", "谢谢", "m2")
+        ("citizen", "那要换证吗？", "m0"),
+        ("officer", "六年换证。", "m1"),
+        ("citizen", "谢谢", "m2"),
     ]
     assert stored[1].sender_id == on_duty.id and stored[0].created_at is not None
     # One event per message, to the conversation and to the officer's desk.
     assert len(callbacks) == 3
 
 
-def test_the_event_names_the_groups_and_carries_the_message(answered, citizen, on_duty, monkeypatch, django_capture_on_commit_callbacks):
+def test_the_event_names_the_groups_and_carries_the_message(
+    answered, citizen, on_duty, monkeypatch, django_capture_on_commit_callbacks
+):
     sent = []
     monkeypatch.setattr("chat.events._send", lambda groups, payload: sent.append((groups, payload)))
     with django_capture_on_commit_callbacks(execute=True):
-        message, _ = actions.send_message(conversation=answered.pk, sender=on_duty, body="请带身份证原件。", client_id="x")
+        message, _ = actions.send_message(
+            conversation=answered.pk, sender=on_duty, body="请带身份证原件。", client_id="x"
+        )
     assert len(sent) == 1
     groups, payload = sent[0]
     assert groups == [conversation_group(answered.pk), user_group(on_duty.id)]
     assert payload["type"] == "message.new"
     assert payload["message"] == {
-        "conversation": answered.pk, "seq": message.seq, "client_id": "x", "sender": "officer",
-        "sender_name": str(on_duty), "body": "请带身份证原件。", "created_at": payload["message"]["created_at"],
+        "conversation": answered.pk,
+        "seq": message.seq,
+        "client_id": "x",
+        "sender": "officer",
+        "sender_name": str(on_duty),
+        "body": "请带身份证原件。",
+        "created_at": payload["message"]["created_at"],
     }
     assert payload["message"]["created_at"].endswith("+08:00")
 
@@ -70,7 +86,9 @@ def test_a_resend_returns_the_first_message_and_advances_nothing(answered, citiz
     first, _ = actions.send_message(conversation=answered.pk, sender=citizen, body="还有一个问题", client_id="again")
     last_seq = Conversation.objects.get(pk=answered.pk).last_seq
     with django_capture_on_commit_callbacks() as callbacks:
-        second, created = actions.send_message(conversation=answered.pk, sender=citizen, body="还有一个问题", client_id="again")
+        second, created = actions.send_message(
+            conversation=answered.pk, sender=citizen, body="还有一个问题", client_id="again"
+        )
     assert not created and second.pk == first.pk and second.seq == first.seq
     assert Conversation.objects.get(pk=answered.pk).last_seq == last_seq
     assert Message.objects.filter(conversation=answered, client_id="again").count() == 1
@@ -82,7 +100,9 @@ def test_a_resend_inside_a_callers_transaction_leaves_that_transaction_usable(an
     with transaction.atomic():
         again, created = actions.send_message(conversation=answered.pk, sender=citizen, body="第一次", client_id="dup")
         # The caller's transaction goes on after the duplicate was caught.
-        later, created_later = actions.send_message(conversation=answered.pk, sender=citizen, body="第二次", client_id="new")
+        later, created_later = actions.send_message(
+            conversation=answered.pk, sender=citizen, body="第二次", client_id="new"
+        )
     assert not created and created_later
     assert later.seq == again.seq + 1
 
@@ -163,7 +183,9 @@ def refused_sender(refusal: str) -> tuple:
     actions.send_message(conversation=conversation, sender=citizen, body="社保断了怎么办？", client_id="q")
     actions.send_message(conversation=conversation, sender=officer, body="可以补缴。", client_id="a")
     if refusal == "stranger":
-        return factories.officer(factories.window(factories.department(name="省民政厅"), name="婚姻登记")), conversation.pk
+        return factories.officer(
+            factories.window(factories.department(name="省民政厅"), name="婚姻登记")
+        ), conversation.pk
     if refusal == "colleague":
         return factories.officer(window), conversation.pk
     if refusal == "supervisor":
@@ -188,7 +210,9 @@ def refused_sender(refusal: str) -> tuple:
 
 
 def stored_state():
-    return sync_to_async(lambda: (Message.objects.count(), list(Conversation.objects.order_by("id").values_list("last_seq", flat=True))))()
+    return sync_to_async(
+        lambda: (Message.objects.count(), list(Conversation.objects.order_by("id").values_list("last_seq", flat=True)))
+    )()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -206,12 +230,19 @@ async def test_every_refusal_is_the_same_on_both_ways(refusal, way):
         )
         assert planned is None or await loop_connection.fetchone(*planned[0]) is None
     else:
-        assert await database_sync_to_async(messages._store_fast_way)(
-            conversation_id, sender=sender, body=body, client_id=client_id
-        ) is None
+        assert (
+            await database_sync_to_async(messages._store_fast_way)(
+                conversation_id, sender=sender, body=body, client_id=client_id
+            )
+            is None
+        )
     # ... and the whole path, which takes the full way next, refuses with the same Chinese text.
-    send = actions.asend_message if way == "event_loop" else database_sync_to_async(
-        lambda **kwargs: actions.send_message(conversation=kwargs.pop("conversation_id"), **kwargs)
+    send = (
+        actions.asend_message
+        if way == "event_loop"
+        else database_sync_to_async(
+            lambda **kwargs: actions.send_message(conversation=kwargs.pop("conversation_id"), **kwargs)
+        )
     )
     code, text = REFUSALS[refusal]
     try:

@@ -1,4 +1,5 @@
 """The queue: tickets, the place each waiting citizen is told, and how the news of a change travels."""
+
 import random
 
 import pytest
@@ -109,7 +110,9 @@ def test_places_stay_right_through_arrivals_takes_transfers_and_closes_in_any_or
         if active:
             conversation = rng.choice(active)
             actions.send_message(conversation=conversation, sender=conversation.officer, body="已答复。", client_id="a")
-            actions.classify_conversation(conversation=conversation, officer=conversation.officer, classification="valid")
+            actions.classify_conversation(
+                conversation=conversation, officer=conversation.officer, classification="valid"
+            )
             actions.close_conversation(conversation=conversation, by=conversation.officer)
 
     def transfer():
@@ -170,8 +173,17 @@ def test_one_change_sends_one_queue_event_to_the_citizens_and_one_to_the_desks(
         c = actions.open_conversation(citizen=newcomer, window=window)
         actions.send_message(conversation=c, sender=newcomer, body="我也问", client_id="q")
     told = [(g, p) for g, p, _ in sent if p["type"] == "queue.position"]
-    assert told == [([conversation_group(c.id)], {"type": "queue.position", "conversation": c.id, "position": 30,
-                                                   "ticket": Conversation.objects.get(pk=c.pk).ticket})]
+    assert told == [
+        (
+            [conversation_group(c.id)],
+            {
+                "type": "queue.position",
+                "conversation": c.id,
+                "position": 30,
+                "ticket": Conversation.objects.get(pk=c.pk).ticket,
+            },
+        )
+    ]
 
 
 # Through the real ASGI application --------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Messages sent from the event loop (actions.asend_message): on PostgreSQL the fast way runs on the loop's
 own connection (chat/loop_connection.py); on SQLite everything takes the database thread. Either way the
 user sees the same behaviour."""
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -33,15 +34,23 @@ def answered_chat():
 
 
 def stored(conversation_id):
-    return sync_to_async(lambda: list(
-        Message.objects.filter(conversation_id=conversation_id).order_by("seq").values_list("seq", "client_id", "body")
-    ))()
+    return sync_to_async(
+        lambda: list(
+            Message.objects.filter(conversation_id=conversation_id)
+            .order_by("seq")
+            .values_list("seq", "client_id", "body")
+        )
+    )()
 
 
 async def test_established_chat_is_stored_in_order_and_from_the_loop_on_postgresql():
     window, citizen, officer, conversation = await answered_chat()
-    first, created = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="补缴要带什么？", client_id="c1")
-    second, _ = await actions.asend_message(conversation_id=conversation.id, sender=officer, body="身份证。", client_id="o1")
+    first, created = await actions.asend_message(
+        conversation_id=conversation.id, sender=citizen, body="补缴要带什么？", client_id="c1"
+    )
+    second, _ = await actions.asend_message(
+        conversation_id=conversation.id, sender=officer, body="身份证。", client_id="o1"
+    )
     assert created and (first.seq, second.seq) == (conversation.last_seq + 1, conversation.last_seq + 2)
     assert (await stored(conversation.id))[-2:] == [(first.seq, "c1", "补缴要带什么？"), (second.seq, "o1", "身份证。")]
     assert loop_connection.available() == (connection.vendor == "postgresql")
@@ -50,8 +59,12 @@ async def test_established_chat_is_stored_in_order_and_from_the_loop_on_postgres
 
 async def test_a_resend_gets_the_first_message_back():
     window, citizen, officer, conversation = await answered_chat()
-    first, _ = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup")
-    again, created = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup")
+    first, _ = await actions.asend_message(
+        conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup"
+    )
+    again, created = await actions.asend_message(
+        conversation_id=conversation.id, sender=citizen, body="还有问题", client_id="dup"
+    )
     assert not created and again.pk == first.pk and again.seq == first.seq
     assert [row[1] for row in await stored(conversation.id)].count("dup") == 1
 
@@ -97,8 +110,12 @@ async def test_a_lost_database_connection_costs_no_message():
     # The server ends the loop's connection, as a PostgreSQL restart would.
     pid = loop_connection._loop_connection().connection.info.backend_pid
     await sync_to_async(lambda: connection.cursor().execute("SELECT pg_terminate_backend(%s)", [pid]))()
-    message, created = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2")
-    again, _ = await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="第三条", client_id="k3")
+    message, created = await actions.asend_message(
+        conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2"
+    )
+    again, _ = await actions.asend_message(
+        conversation_id=conversation.id, sender=citizen, body="第三条", client_id="k3"
+    )
     assert created and again.seq == message.seq + 1
     assert [row[1] for row in await stored(conversation.id)][-3:] == ["k1", "k2", "k3"]
     assert loop_connection._loop_connection().connection.info.backend_pid != pid

@@ -3,6 +3,7 @@
 Runs the benchmark itself against its own daphne (SQLite, in-memory layer): every waiting citizen ends
 up shown their true place, no place ever goes up, no message is lost or stored twice.
 """
+
 import json
 import subprocess
 import sys
@@ -13,7 +14,10 @@ from tests.services import PROJECT_DIR
 def test_a_surge_of_200_citizens_keeps_every_place_right_and_loses_nothing():
     run = subprocess.run(
         [sys.executable, "-m", "bench.surge", "--citizens", "200", "--duration", "10", "--drain", "5"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.stdout.strip(), run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])

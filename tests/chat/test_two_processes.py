@@ -1,4 +1,5 @@
 """The duty room across two daphne processes sharing PostgreSQL and Redis (the production setup)."""
+
 import asyncio
 import json
 import urllib.request
@@ -51,9 +52,7 @@ def fresh_database(postgres_url):
 
 async def _socket(base_url: str, path: str, session: str):
     ws_url = base_url.replace("http://", "ws://") + path
-    return await websockets.connect(
-        ws_url, additional_headers={"Cookie": f"sessionid={session}"}, origin=base_url
-    )
+    return await websockets.connect(ws_url, additional_headers={"Cookie": f"sessionid={session}"}, origin=base_url)
 
 
 async def _until(ws, frame_type: str, *, sender: str | None = None, timeout: float = 10) -> dict:
@@ -83,7 +82,9 @@ async def _conversation_between(server_a: str, server_b: str, ids: dict) -> None
     question = await _until(desk, "message", sender="citizen")
     assert question["body"] == "驾驶证要不要年检？"
 
-    await desk.send(json.dumps({"type": "message", "conversation": conversation, "client_id": "o-1", "body": "c证无需年检。"}))
+    await desk.send(
+        json.dumps({"type": "message", "conversation": conversation, "client_id": "o-1", "body": "c证无需年检。"})
+    )
     answer = await _until(chat, "message", sender="officer")
     assert answer["body"] == "c证无需年检。"
 

@@ -1,4 +1,5 @@
 """The demo FAQ's precomputed vectors: seed_demo runs no model, and the vectors are the model's own."""
+
 import io
 import json
 import shutil
@@ -47,8 +48,14 @@ def test_seed_demo_takes_every_vector_from_the_file_and_they_are_the_models(mode
     texts = []
     for entry in sample:
         texts.append(entry.question)
-        texts.append(passage_text(department=entry.department.name, window=entry.window.name if entry.window else "",
-                                  question=entry.question, answer=entry.answer))
+        texts.append(
+            passage_text(
+                department=entry.department.name,
+                window=entry.window.name if entry.window else "",
+                question=entry.question,
+                answer=entry.answer,
+            )
+        )
     computed = model.passages(texts)  # outside `precomputed`: the model itself
     assert model.computed == before + len(texts)
     for entry, question, passage in zip(sample, computed[0::2], computed[1::2]):
@@ -82,8 +89,18 @@ def test_refreshing_embeds_only_the_changed_entry(model, tmp_path):
 
 def test_another_models_vectors_are_not_used(model, tmp_path):
     source, target = tmp_path / "faq.jsonl", tmp_path / "vectors.npz"
-    write_lines(source, [{"key": "k1", "department": "省民政厅", "window": "婚姻登记", "question": "结婚登记要带什么？",
-                          "answer": "户口簿和身份证。"}])
+    write_lines(
+        source,
+        [
+            {
+                "key": "k1",
+                "department": "省民政厅",
+                "window": "婚姻登记",
+                "question": "结婚登记要带什么？",
+                "answer": "户口簿和身份证。",
+            }
+        ],
+    )
     texts = faq_vectors.demo_texts(source)
     stale = VectorCache("another-model", embedding.DIM)
     for text in texts:

@@ -1,4 +1,5 @@
 """`seed_demo` and `demo_logins`: the demo data a new user sees after `make run`."""
+
 import io
 
 import pytest

@@ -1,4 +1,5 @@
 """The working-day calendar: holidays, make-up working days and due times of offline questions."""
+
 import datetime
 import zoneinfo
 from types import SimpleNamespace

@@ -1,4 +1,5 @@
 """Spreadsheet import of departments and windows in the admin: all rows or none, errors row by row."""
+
 import csv
 import io
 
@@ -169,7 +170,9 @@ def test_export_then_import_round_trips(supervisor_client, police):
 
     url = reverse("admin:departments_window_export")
     form = supervisor_client.get(url).context["form"]
-    columns = {name: "on" for name, field in form.fields.items() if getattr(field, "resource_name", "") == "WindowResource"}
+    columns = {
+        name: "on" for name, field in form.fields.items() if getattr(field, "resource_name", "") == "WindowResource"
+    }
     response = supervisor_client.post(url, {"resource": "0", "format": CSV, **columns})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")

@@ -1,4 +1,5 @@
 """The information center curates the knowledge base in the admin; every save indexes the entry."""
+
 import tablib
 from django.urls import reverse
 
@@ -14,8 +15,12 @@ def test_supervisor_adds_an_entry_and_citizens_find_it(client, places):
     reply = client.post(
         reverse("admin:faq_entry_add"),
         {
-            "key": "mzt-100", "department": window.department.pk, "window": window.pk,
-            "question": "补领结婚证需要什么材料？", "answer": "携带身份证和户口簿到原登记机关补领。", "is_published": "on",
+            "key": "mzt-100",
+            "department": window.department.pk,
+            "window": window.pk,
+            "question": "补领结婚证需要什么材料？",
+            "answer": "携带身份证和户口簿到原登记机关补领。",
+            "is_published": "on",
         },
     )
     assert reply.status_code == 302
@@ -29,8 +34,11 @@ def test_admin_refuses_a_window_of_another_department(client, places):
     reply = client.post(
         reverse("admin:faq_entry_add"),
         {
-            "key": "x-1", "department": places[("省民政厅", "婚姻登记")].department.pk,
-            "window": places[("省公安厅", "交通车管")].pk, "question": "问", "answer": "答",
+            "key": "x-1",
+            "department": places[("省民政厅", "婚姻登记")].department.pk,
+            "window": places[("省公安厅", "交通车管")].pk,
+            "question": "问",
+            "answer": "答",
         },
     )
     assert reply.status_code == 200 and "不属于省民政厅" in reply.content.decode()
@@ -40,9 +48,7 @@ def test_admin_refuses_a_window_of_another_department(client, places):
 def test_withdraw_action_hides_entries_from_citizens(client, corpus):
     client.force_login(factories.supervisor())
     entry = Entry.objects.get(key="gat-001")
-    reply = client.post(
-        reverse("admin:faq_entry_changelist"), {"action": "withdraw", "_selected_action": [entry.pk]}
-    )
+    reply = client.post(reverse("admin:faq_entry_changelist"), {"action": "withdraw", "_selected_action": [entry.pk]})
     assert reply.status_code == 302
     entry.refresh_from_db()
     assert not entry.is_published

@@ -1,4 +1,5 @@
 """The information center imports FAQ spreadsheets (issue 14): unchanged rows skipped, GBK CSV, clear errors."""
+
 import csv
 import io
 
@@ -34,8 +35,10 @@ def upload(client, content: bytes, name="faq.csv"):
 def test_reimporting_skips_unchanged_rows_and_previews_only_changes(client, corpus):
     client.force_login(factories.supervisor())
     before = {e.key: e.updated_at for e in Entry.objects.all()}
-    rows = [[e.key, e.department.name, e.window.name if e.window else "", e.question, e.answer, "是"]
-            for e in Entry.objects.select_related("department", "window").order_by("key")]
+    rows = [
+        [e.key, e.department.name, e.window.name if e.window else "", e.question, e.answer, "是"]
+        for e in Entry.objects.select_related("department", "window").order_by("key")
+    ]
     rows[0][4] = rows[0][4] + "（已更新）"
     preview, done = upload(client, csv_bytes(rows))
     html = preview.content.decode()

@@ -1,4 +1,5 @@
 """What a citizen sees: the search page (no JavaScript needed), entry pages and suggestions."""
+
 import pytest
 from django.urls import reverse
 
@@ -38,7 +39,10 @@ def test_search_page_paginates(client, corpus, places, monkeypatch):
     window = places[("省公安厅", "交通车管")]
     for n in range(12):
         actions.save_entry(
-            department=window.department, window=window, question=f"驾驶证问题第{n}号？", answer=f"驾驶证答复{n}。",
+            department=window.department,
+            window=window,
+            question=f"驾驶证问题第{n}号？",
+            answer=f"驾驶证答复{n}。",
             is_published=True,
         )
     first = client.get(reverse("faq:search"), {"q": "驾驶证"}).content.decode()
@@ -58,8 +62,11 @@ def test_citizen_never_sees_a_draft(client, draft):
 def test_entry_page_shows_the_answer_escaped(client, corpus, places):
     window = places[("省民政厅", "婚姻登记")]
     entry = actions.save_entry(
-        department=window.department, window=window, question="<script>alert(1)</script>结婚登记要预约吗？",
-        answer="需要预约。", is_published=True,
+        department=window.department,
+        window=window,
+        question="<script>alert(1)</script>结婚登记要预约吗？",
+        answer="需要预约。",
+        is_published=True,
     )
     html = client.get(reverse("faq:entry", args=[entry.pk])).content.decode()
     assert "需要预约" in html and "<script>alert(1)</script>" not in html

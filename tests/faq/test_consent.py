@@ -1,4 +1,5 @@
 """Publishing an answer that came from a citizen: consent, de-identification on every path, masked copies."""
+
 import json
 
 import pytest
@@ -30,7 +31,9 @@ def test_archived_answers_keep_no_personal_data(archived):
     assert "摩托车驾驶证到期了怎么换" in archived.question
 
 
-def test_admin_publish_action_refuses_entries_without_consent_or_with_personal_data(client, archived, closed_conversation):
+def test_admin_publish_action_refuses_entries_without_consent_or_with_personal_data(
+    client, archived, closed_conversation
+):
     client.force_login(factories.supervisor())
     changelist = reverse("admin:faq_entry_changelist")
     reply = client.post(changelist, {"action": "publish", "_selected_action": [archived.pk]}, follow=True)
@@ -39,7 +42,9 @@ def test_admin_publish_action_refuses_entries_without_consent_or_with_personal_d
     assert not archived.is_published
 
     # With consent, text holding a raw number is still refused, and nothing of the selection is published.
-    actions.change_publication_consent(conversation=closed_conversation, citizen=closed_conversation.citizen, allowed=True)
+    actions.change_publication_consent(
+        conversation=closed_conversation, citizen=closed_conversation.citizen, allowed=True
+    )
     Entry.objects.filter(pk=archived.pk).update(question=RAW_QUESTION)
     reply = client.post(changelist, {"action": "publish", "_selected_action": [archived.pk]}, follow=True)
     html = reply.content.decode()
@@ -57,8 +62,14 @@ def test_admin_publish_action_refuses_entries_without_consent_or_with_personal_d
 def test_admin_edit_cannot_publish_personal_data(client, places):
     window = places[("省民政厅", "婚姻登记")]
     client.force_login(factories.supervisor())
-    form = {"key": "mzt-200", "department": window.department.pk, "window": window.pk,
-            "question": "结婚证丢了怎么补？", "answer": "请联系王老师 +86 139 1234 5678，或到文三路123号。", "is_published": "on"}
+    form = {
+        "key": "mzt-200",
+        "department": window.department.pk,
+        "window": window.pk,
+        "question": "结婚证丢了怎么补？",
+        "answer": "请联系王老师 +86 139 1234 5678，或到文三路123号。",
+        "is_published": "on",
+    }
     reply = client.post(reverse("admin:faq_entry_add"), form)
     html = reply.content.decode()
     assert reply.status_code == 200 and "不能公开的个人信息" in html and "住址" in html
@@ -71,8 +82,13 @@ def test_admin_edit_cannot_publish_personal_data(client, places):
 
 
 def test_imports_refuse_personal_data(places):
-    line = {"key": "gat-500", "department": "省公安厅", "window": "交通车管", "question": "车被扣分怎么查？",
-            "answer": "例如浙A12345 的车主可在交管12123 查询。"}
+    line = {
+        "key": "gat-500",
+        "department": "省公安厅",
+        "window": "交通车管",
+        "question": "车被扣分怎么查？",
+        "answer": "例如浙A12345 的车主可在交管12123 查询。",
+    }
     with pytest.raises(actions.FaqError) as raised:
         actions.import_entries(records=read_records([json.dumps(line, ensure_ascii=False)]))
     assert "第 1 行" in raised.value.message and "车牌号“浙A12345”" in raised.value.message
@@ -92,8 +108,9 @@ def test_consent_rules_and_withdrawal(client, closed_conversation, traffic_offic
     citizen = closed_conversation.citizen
     question, answer = "摩托车驾驶证到期了怎么换？", "到期前90日内可在交管12123申请换证。"
     with pytest.raises(actions.FaqError, match="市民没有同意公开"):
-        actions.publish_from_conversation(conversation=closed_conversation, officer=traffic_officer,
-                                          question=question, answer=answer, publish=True)
+        actions.publish_from_conversation(
+            conversation=closed_conversation, officer=traffic_officer, question=question, answer=answer, publish=True
+        )
     with pytest.raises(chat_privacy.ConsentError):
         actions.change_publication_consent(conversation=closed_conversation, citizen=factories.citizen(), allowed=True)
 
@@ -104,8 +121,9 @@ def test_consent_rules_and_withdrawal(client, closed_conversation, traffic_offic
     assert closed_conversation.publication_consent and closed_conversation.publication_consent_by == citizen
     assert closed_conversation.publication_consent_at is not None
 
-    entry = actions.publish_from_conversation(conversation=closed_conversation, officer=traffic_officer,
-                                              question=question, answer=answer, publish=True)
+    entry = actions.publish_from_conversation(
+        conversation=closed_conversation, officer=traffic_officer, question=question, answer=answer, publish=True
+    )
     page = client.get(reverse("portal:my_consultations")).content.decode()
     assert reverse("faq:entry", args=[entry.pk]) in page and "撤回同意" in page
     assert selectors.search_public("摩托车驾驶证到期")[0].entry == entry
@@ -137,8 +155,13 @@ def test_rating_without_the_tick_leaves_consent_off(client, closed_conversation)
 
 
 def test_export_masks_text_from_conversations(closed_conversation, traffic_officer, corpus):
-    actions.publish_from_conversation(conversation=closed_conversation, officer=traffic_officer,
-                                      question=RAW_QUESTION, answer="到期前90日内可申请换证。", publish=False)
+    actions.publish_from_conversation(
+        conversation=closed_conversation,
+        officer=traffic_officer,
+        question=RAW_QUESTION,
+        answer="到期前90日内可申请换证。",
+        publish=False,
+    )
     exported = EntryResource().export()
     rows = {row[0]: row for row in exported}
     draft = rows[f"conv-{closed_conversation.pk}"]
@@ -152,9 +175,14 @@ def test_migration_drops_raw_archived_answers_made_before(closed_conversation, c
 
     from django.apps import apps
 
-    Entry.objects.create(key=f"conv-{closed_conversation.pk}", department=closed_conversation.window.department,
-                         question=RAW_QUESTION, answer="到期前90日内可申请换证。", source=Source.ARCHIVE,
-                         conversation=closed_conversation)
+    Entry.objects.create(
+        key=f"conv-{closed_conversation.pk}",
+        department=closed_conversation.window.department,
+        question=RAW_QUESTION,
+        answer="到期前90日内可申请换证。",
+        source=Source.ARCHIVE,
+        conversation=closed_conversation,
+    )
     import_module("faq.migrations.0002_drop_raw_archived_answers").drop_raw_archives(apps, None)
     assert not Entry.objects.filter(source=Source.ARCHIVE).exists()
     assert Entry.objects.filter(key="gat-001").exists()

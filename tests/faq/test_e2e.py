@@ -1,4 +1,5 @@
 """A citizen sees earlier answers under the chat box while typing, before sending (real Chromium, daphne)."""
+
 import json
 import re
 import uuid

@@ -21,9 +21,14 @@ def test_good_file_imports_every_entry_published_and_indexed(corpus_file, capsys
 
 def test_bad_lines_are_reported_with_their_numbers_and_nothing_is_imported(tmp_path, places):
     lines = corpus_lines()
-    lines[2] = json.dumps({"key": "x-1", "department": "省外星局", "window": "接待", "question": "问", "answer": "答"}, ensure_ascii=False)
+    lines[2] = json.dumps(
+        {"key": "x-1", "department": "省外星局", "window": "接待", "question": "问", "answer": "答"}, ensure_ascii=False
+    )
     lines[4] = "{not json"
-    lines[5] = json.dumps({"key": "x-2", "department": "省公安厅", "window": "交通车管", "question": "", "answer": "答"}, ensure_ascii=False)
+    lines[5] = json.dumps(
+        {"key": "x-2", "department": "省公安厅", "window": "交通车管", "question": "", "answer": "答"},
+        ensure_ascii=False,
+    )
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")
 
@@ -39,7 +44,16 @@ def test_bad_lines_are_reported_with_their_numbers_and_nothing_is_imported(tmp_p
 
 
 def test_unknown_window_is_reported_unless_create_missing(tmp_path, places, capsys):
-    line = json.dumps({"key": "k-1", "department": "省公安厅", "window": "网安", "question": "网络诈骗怎么报案？", "answer": "请拨打110。"}, ensure_ascii=False)
+    line = json.dumps(
+        {
+            "key": "k-1",
+            "department": "省公安厅",
+            "window": "网安",
+            "question": "网络诈骗怎么报案？",
+            "answer": "请拨打110。",
+        },
+        ensure_ascii=False,
+    )
     path = tmp_path / "one.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
 

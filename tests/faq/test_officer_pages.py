@@ -1,4 +1,5 @@
 """What an officer sees: similar earlier answers on the desk, and publishing a conversation."""
+
 import pytest
 from django.urls import reverse
 
@@ -32,7 +33,9 @@ def test_similar_answers_for_the_latest_question(client, open_question, traffic_
 
     # The department's past answered conversations are suggestions for its officers, never published.
     citizen = open_question.citizen
-    chat_actions.send_message(conversation=open_question, sender=citizen, body="摩托车驾驶证到期了怎么换证？", client_id="4")
+    chat_actions.send_message(
+        conversation=open_question, sender=citizen, body="摩托车驾驶证到期了怎么换证？", client_id="4"
+    )
     data = client.get(reverse("faq:similar"), {"conversation": open_question.pk}).json()
     archived = [r for r in data["results"] if r["source"] == Source.ARCHIVE.label]
     assert archived and archived[0]["published"] is False and archived[0]["url"] == ""
@@ -88,10 +91,14 @@ def test_publishing_needs_consent_no_blocked_data_and_confirmed_names(client, cl
 
     no_consent = client.post(url, {"question": "摩托车驾驶证到期了怎么换？", "answer": answer, "action": "publish"})
     assert no_consent.status_code == 400 and "市民没有同意公开" in no_consent.content.decode()
-    actions.change_publication_consent(conversation=closed_conversation, citizen=closed_conversation.citizen, allowed=True)
+    actions.change_publication_consent(
+        conversation=closed_conversation, citizen=closed_conversation.citizen, allowed=True
+    )
 
     # A mobile number cannot be ticked away.
-    refused = client.post(url, {"question": question, "answer": answer, "action": "publish", "confirm_personal_data": "on"})
+    refused = client.post(
+        url, {"question": question, "answer": answer, "action": "publish", "confirm_personal_data": "on"}
+    )
     html = refused.content.decode()
     assert refused.status_code == 400 and "不能公开的个人信息" in html and "手机号“139-1234-5678”" in html
     assert not Entry.objects.filter(conversation=closed_conversation, is_published=True).exists()
@@ -116,7 +123,9 @@ def test_publishing_needs_consent_no_blocked_data_and_confirmed_names(client, cl
     assert "摩托车驾驶证到期了怎么换？" in html
 
 
-def test_publish_page_refuses_strangers_and_open_conversations(client, closed_conversation, open_question, places, traffic_officer):
+def test_publish_page_refuses_strangers_and_open_conversations(
+    client, closed_conversation, open_question, places, traffic_officer
+):
     stranger = factories.officer(places[("省民政厅", "婚姻登记")])
     client.force_login(stranger)
     assert client.get(reverse("faq:publish", args=[closed_conversation.pk])).status_code == 404

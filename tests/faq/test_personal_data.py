@@ -1,4 +1,5 @@
 """The personal-data detector (infra.personal_data) on real-looking text, positives and negatives."""
+
 import pytest
 
 from faq.selectors import find_personal_data, highlight
@@ -6,8 +7,13 @@ from infra import personal_data
 from infra.personal_data import check_publishable, mask
 
 M, ID, CARD, PLATE, MAIL, ADDR, NAME = (
-    personal_data.MOBILE, personal_data.ID_NUMBER, personal_data.BANK_CARD, personal_data.PLATE,
-    personal_data.EMAIL, personal_data.ADDRESS, personal_data.NAME,
+    personal_data.MOBILE,
+    personal_data.ID_NUMBER,
+    personal_data.BANK_CARD,
+    personal_data.PLATE,
+    personal_data.EMAIL,
+    personal_data.ADDRESS,
+    personal_data.NAME,
 )
 
 # (text, [(kind, flagged text)]) for the blocked kinds; names are checked separately.

@@ -1,4 +1,5 @@
 """Search on the database the suite runs on (SQLite, and PostgreSQL in the second pass)."""
+
 import logging
 
 import pytest
@@ -110,8 +111,11 @@ def test_the_window_asked_at_decides_between_two_equally_good_answers(corpus, pl
     for name in ("交通车管", "出境入境"):
         window = places[("省公安厅", name)]
         actions.save_entry(
-            department=window.department, window=window, question="证件遗失后如何补办？",
-            answer=f"您好！请到{name}窗口申请补办。", is_published=True,
+            department=window.department,
+            window=window,
+            question="证件遗失后如何补办？",
+            answer=f"您好！请到{name}窗口申请补办。",
+            is_published=True,
         )
     for name in ("交通车管", "出境入境"):
         window = places[("省公安厅", name)]

@@ -1,4 +1,5 @@
 """What staff see of a citizen: the mobile number with its middle four digits hidden, everywhere."""
+
 import pytest
 
 from infra.privacy import mask_phone, person_label

@@ -1,4 +1,5 @@
 """Fixtures for oversight tests: a small province with hand-placed conversations and online time."""
+
 import datetime
 import itertools
 
@@ -30,9 +31,21 @@ def make_user(role: str, **extra) -> User:
     return User.objects.create_user(username=username, password=None, role=role, **extra)
 
 
-def make_conversation(window, *, officer=None, citizen=None, question_at=None, response_at=None, live=None,
-                      offline=False, due_at=None, classification=Classification.VALID, rating=None,
-                      closed_at=None, status=None) -> Conversation:
+def make_conversation(
+    window,
+    *,
+    officer=None,
+    citizen=None,
+    question_at=None,
+    response_at=None,
+    live=None,
+    offline=False,
+    due_at=None,
+    classification=Classification.VALID,
+    rating=None,
+    closed_at=None,
+    status=None,
+) -> Conversation:
     """Create a conversation with the given history; created_at and the other stamps are set as given."""
     citizen = citizen or make_user(Role.CITIZEN)
     question_at = at(question_at) if isinstance(question_at, str) else question_at
@@ -42,10 +55,20 @@ def make_conversation(window, *, officer=None, citizen=None, question_at=None, r
     if status is None:
         status = Status.CLOSED if closed_at or rating else (Status.ACTIVE if officer else Status.OFFLINE)
     conversation = Conversation.objects.create(
-        citizen=citizen, window=window, officer=officer, queued_at=question_at or timezone.now(), status=status,
-        classification=classification, first_question_at=question_at, assigned_at=response_at,
-        first_response_at=response_at, answered_live=bool(live if live is not None else (response_at and not offline)),
-        is_offline_question=offline, due_at=due_at, rating=rating, closed_at=closed_at,
+        citizen=citizen,
+        window=window,
+        officer=officer,
+        queued_at=question_at or timezone.now(),
+        status=status,
+        classification=classification,
+        first_question_at=question_at,
+        assigned_at=response_at,
+        first_response_at=response_at,
+        answered_live=bool(live if live is not None else (response_at and not offline)),
+        is_offline_question=offline,
+        due_at=due_at,
+        rating=rating,
+        closed_at=closed_at,
     )
     if question_at:
         Conversation.objects.filter(pk=conversation.pk).update(created_at=question_at)
@@ -75,8 +98,11 @@ def province(db, calendar_2026):
     police = Department.objects.create(name="省公安厅", short_name="公安厅", ordering=2)
     insurance = Window.objects.create(department=labour, name="社会保险", duty_statement="养老、医疗保险咨询")
     jobs = Window.objects.create(
-        department=labour, name="就业", duty_statement="就业咨询",
-        duty_start=datetime.time(9, 0), duty_end=datetime.time(12, 0),
+        department=labour,
+        name="就业",
+        duty_statement="就业咨询",
+        duty_start=datetime.time(9, 0),
+        duty_end=datetime.time(12, 0),
     )
     household = Window.objects.create(department=police, name="治安户籍", duty_statement="户籍咨询")
     a = make_user(Role.OFFICER, display_name="值班员 张丘")
@@ -86,8 +112,17 @@ def province(db, calendar_2026):
     insurance.officers.add(a, b)
     jobs.officers.add(d)
     household.officers.add(c)
-    return {"labour": labour, "police": police, "insurance": insurance, "jobs": jobs, "household": household,
-            "a": a, "b": b, "c": c, "d": d}
+    return {
+        "labour": labour,
+        "police": police,
+        "insurance": insurance,
+        "jobs": jobs,
+        "household": household,
+        "a": a,
+        "b": b,
+        "c": c,
+        "d": d,
+    }
 
 
 @pytest.fixture
@@ -106,31 +141,63 @@ def october(province):
     online(b, "2026-10-12 10:00", "2026-10-12 11:00")
     online(c, "2026-10-20 09:00", "2026-10-20 10:00")
     convs = {
-        "c1": make_conversation(w, officer=a, question_at="2026-10-12 09:00:00", response_at="2026-10-12 09:00:30",
-                                rating=5),
-        "c2": make_conversation(w, officer=a, question_at="2026-10-12 09:10:00", response_at="2026-10-12 09:11:30",
-                                rating=4),
-        "c3": make_conversation(w, officer=b, question_at="2026-10-12 10:05:00", response_at="2026-10-12 10:05:10",
-                                rating=2),
-        "c4": make_conversation(w, officer=a, question_at="2026-10-09 20:00", response_at="2026-10-12 09:00",
-                                offline=True, due_at="2026-10-11 23:59:59"),
-        "c5": make_conversation(w, officer=a, question_at="2026-10-13 19:00", response_at="2026-10-14 10:00",
-                                offline=True, due_at="2026-10-14 23:59:59"),
+        "c1": make_conversation(
+            w, officer=a, question_at="2026-10-12 09:00:00", response_at="2026-10-12 09:00:30", rating=5
+        ),
+        "c2": make_conversation(
+            w, officer=a, question_at="2026-10-12 09:10:00", response_at="2026-10-12 09:11:30", rating=4
+        ),
+        "c3": make_conversation(
+            w, officer=b, question_at="2026-10-12 10:05:00", response_at="2026-10-12 10:05:10", rating=2
+        ),
+        "c4": make_conversation(
+            w,
+            officer=a,
+            question_at="2026-10-09 20:00",
+            response_at="2026-10-12 09:00",
+            offline=True,
+            due_at="2026-10-11 23:59:59",
+        ),
+        "c5": make_conversation(
+            w,
+            officer=a,
+            question_at="2026-10-13 19:00",
+            response_at="2026-10-14 10:00",
+            offline=True,
+            due_at="2026-10-14 23:59:59",
+        ),
         "c6": make_conversation(w, question_at="2026-10-30 20:00", offline=True, due_at="2026-11-02 23:59:59"),
-        "c7": make_conversation(w, officer=a, question_at="2026-10-12 11:00", classification=Classification.GREETING,
-                                closed_at="2026-10-12 11:05"),
-        "c8": make_conversation(w, officer=b, question_at="2026-10-12 10:30:00", response_at="2026-10-12 10:30:05",
-                                classification=Classification.UNRELATED),
-        "c9": make_conversation(w, officer=a, question_at="2026-10-16 20:00", offline=True,
-                                due_at="2026-10-19 23:59:59", classification=Classification.UNCLEAR,
-                                closed_at="2026-10-19 09:00"),
+        "c7": make_conversation(
+            w,
+            officer=a,
+            question_at="2026-10-12 11:00",
+            classification=Classification.GREETING,
+            closed_at="2026-10-12 11:05",
+        ),
+        "c8": make_conversation(
+            w,
+            officer=b,
+            question_at="2026-10-12 10:30:00",
+            response_at="2026-10-12 10:30:05",
+            classification=Classification.UNRELATED,
+        ),
+        "c9": make_conversation(
+            w,
+            officer=a,
+            question_at="2026-10-16 20:00",
+            offline=True,
+            due_at="2026-10-19 23:59:59",
+            classification=Classification.UNCLEAR,
+            closed_at="2026-10-19 09:00",
+        ),
         "c10": make_conversation(w, officer=a, question_at="2026-10-12 11:30", classification=""),
         "c11": make_conversation(w, officer=a),  # opened, never asked: not counted
         "c12": make_conversation(w, officer=b, question_at="2026-10-31 23:30:00", response_at="2026-10-31 23:30:20"),
         "c_sep": make_conversation(w, officer=b, question_at="2026-09-30 23:59:00", response_at="2026-09-30 23:59:10"),
         "c_nov": make_conversation(w, officer=b, question_at="2026-11-01 00:00:00", response_at="2026-11-01 00:00:09"),
-        "c13": make_conversation(p["household"], officer=c, question_at="2026-10-20 10:00:00",
-                                 response_at="2026-10-20 10:01:00", rating=3),
+        "c13": make_conversation(
+            p["household"], officer=c, question_at="2026-10-20 10:00:00", response_at="2026-10-20 10:01:00", rating=3
+        ),
     }
     Conversation.objects.filter(pk=convs["c11"].pk).update(first_question_at=None, created_at=at("2026-10-12 12:00"))
     return {**p, **convs}

@@ -1,4 +1,5 @@
 """Oversight pages in the admin: who may see them, what they show, and the audit trail of transcripts."""
+
 import io
 
 import openpyxl
@@ -25,10 +26,20 @@ def transcript_url(conversation):
 @pytest.fixture
 def chat_c1(october):
     c1 = october["c1"]
-    Message.objects.create(conversation=c1, seq=1, sender=c1.citizen, sender_kind=SenderKind.CITIZEN,
-                           body="已经失业了，医疗保险没交，能不能补交？")
-    Message.objects.create(conversation=c1, seq=2, sender=october["a"], sender_kind=SenderKind.OFFICER,
-                           body="可以到户籍所在地社保经办机构申请补缴。")
+    Message.objects.create(
+        conversation=c1,
+        seq=1,
+        sender=c1.citizen,
+        sender_kind=SenderKind.CITIZEN,
+        body="已经失业了，医疗保险没交，能不能补交？",
+    )
+    Message.objects.create(
+        conversation=c1,
+        seq=2,
+        sender=october["a"],
+        sender_kind=SenderKind.OFFICER,
+        body="可以到户籍所在地社保经办机构申请补缴。",
+    )
     return c1
 
 
@@ -113,12 +124,30 @@ def test_transcripts_are_searchable_and_read_only(client, supervisor, chat_c1):
 
 def test_transcript_export_masks_phones_and_is_audited(client, supervisor, chat_c1):
     client.force_login(supervisor)
-    response = client.post(reverse("admin:oversight_transcript_export"), {
-        "format": "1", "resource": "0",  # CSV (settings.IMPORT_EXPORT_FORMATS: XLSX, CSV)
-        **{f"transcriptresource_{name}": "on" for name in [
-            "id", "department", "window", "citizen", "officer", "status", "classification", "first_question_at",
-            "answered_live", "is_offline_question", "rating", "rating_comment"]},
-    })
+    response = client.post(
+        reverse("admin:oversight_transcript_export"),
+        {
+            "format": "1",
+            "resource": "0",  # CSV (settings.IMPORT_EXPORT_FORMATS: XLSX, CSV)
+            **{
+                f"transcriptresource_{name}": "on"
+                for name in [
+                    "id",
+                    "department",
+                    "window",
+                    "citizen",
+                    "officer",
+                    "status",
+                    "classification",
+                    "first_question_at",
+                    "answered_live",
+                    "is_offline_question",
+                    "rating",
+                    "rating_comment",
+                ]
+            },
+        },
+    )
     assert response.status_code == 200, response.content.decode()[:2000]
     text = response.content.decode("utf-8", errors="replace")
     phone = chat_c1.citizen.phone

@@ -1,4 +1,5 @@
 """The supervisor's oversight pages in real Chromium: readable at desktop and phone width, closed to officers."""
+
 import json
 import uuid
 
@@ -43,7 +44,8 @@ def test_supervisor_reads_dashboard_and_weekly_report(new_page, kind):
     # Printed on A4 landscape (about 1047 CSS pixels inside the margins) no table is cut on the right.
     page.set_viewport_size({"width": 1047, "height": 800})
     assert page.evaluate(
-        "[...document.querySelectorAll('.ov-table')].every(t => t.scrollWidth <= t.parentElement.clientWidth + 1)")
+        "[...document.querySelectorAll('.ov-table')].every(t => t.scrollWidth <= t.parentElement.clientWidth + 1)"
+    )
 
 
 def test_officer_cannot_open_the_dashboard(new_page):

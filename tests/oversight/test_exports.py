@@ -1,4 +1,5 @@
 """The monthly assessment spreadsheet, reopened with openpyxl; CSV; formula neutralisation; the command."""
+
 import csv
 import datetime
 import io
@@ -33,7 +34,16 @@ def test_one_sheet_per_level_with_title_row(workbook):
 def test_department_sheet_cell_by_cell(workbook):
     sheet = workbook["部门"]
     headers = [cell.value for cell in sheet[2]]
-    assert headers[:8] == ["部门", "在线时长（小时）", "应值班时长（小时）", "值班时段在线率", "咨询量", "有效咨询", "已答复", "答复率"]
+    assert headers[:8] == [
+        "部门",
+        "在线时长（小时）",
+        "应值班时长（小时）",
+        "值班时段在线率",
+        "咨询量",
+        "有效咨询",
+        "已答复",
+        "答复率",
+    ]
     rows = {row[0]: dict(zip(headers, row)) for row in sheet.iter_rows(min_row=3, values_only=True)}
     labour = rows["省劳动保障厅"]
     assert labour["在线时长（小时）"] == 20.0
@@ -57,7 +67,12 @@ def test_window_and_officer_sheets(workbook):
     windows = workbook["窗口"]
     assert [c.value for c in windows[2]][:3] == ["部门", "窗口", "在线时长（小时）"]
     names = [(row[0], row[1]) for row in windows.iter_rows(min_row=3, values_only=True)]
-    assert names == [("省劳动保障厅", "社会保险"), ("省劳动保障厅", "就业"), ("省公安厅", "治安户籍"), ("全省合计", None)]
+    assert names == [
+        ("省劳动保障厅", "社会保险"),
+        ("省劳动保障厅", "就业"),
+        ("省公安厅", "治安户籍"),
+        ("全省合计", None),
+    ]
     jobs = list(windows.iter_rows(min_row=4, max_row=4, values_only=True))[0]
     assert jobs[2] == 0 and jobs[3] == 63.0
     officers = workbook["值班人员"]
@@ -70,10 +85,17 @@ def test_window_and_officer_sheets(workbook):
     assert rows["值班员 王军"]["首次响应中位数（秒）"] == 60.0
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
-    ("+86 123", "'+86 123"), ("-1+2", "'-1+2"), ("@SUM(A1)", "'@SUM(A1)"), ("正常名称", "正常名称"), (-3, -3),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+86 123", "'+86 123"),
+        ("-1+2", "'-1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("正常名称", "正常名称"),
+        (-3, -3),
+    ],
+)
 def test_neutralise(text, expected):
     assert neutralise(text) == expected
 
@@ -114,12 +136,15 @@ def test_assess_command_writes_both_files(october, tmp_path):
     assert AuditLog.objects.filter(action="export_assessment", object_id="2026-10").count() == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--month", "2026-13", "--xlsx", "x.xlsx"], "没有这个月份"),
-    (["--month", "2026-10"], "--xlsx 或 --csv"),
-    (["--month", "2026-10", "--xlsx", "/no/such/dir/x.xlsx"], "输出目录不存在"),
-    (["--month", "2026-10", "--department", "999", "--csv", "x.csv"], "没有编号为 999 的部门"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--month", "2026-13", "--xlsx", "x.xlsx"], "没有这个月份"),
+        (["--month", "2026-10"], "--xlsx 或 --csv"),
+        (["--month", "2026-10", "--xlsx", "/no/such/dir/x.xlsx"], "输出目录不存在"),
+        (["--month", "2026-10", "--department", "999", "--csv", "x.csv"], "没有编号为 999 的部门"),
+    ],
+)
 def test_assess_command_refuses_bad_input(province, args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CommandError, match=message):
@@ -138,12 +163,15 @@ def test_assess_command_any_period(october, tmp_path):
     assert AuditLog.objects.filter(object_id="2026-10-12~2026-10-13").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--from", "2026-10-13", "--to", "2026-10-12"], "结束日期不能早于开始日期"),
-    (["--from", "2026-10-01", "--to", "2028-10-01"], "最长 366 天"),
-    (["--from", "2026-10-01"], "日期格式应为 YYYY-MM-DD"),
-    (["--month", "2026-10", "--from", "2026-10-01", "--to", "2026-10-02"], "只能选一种"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from", "2026-10-13", "--to", "2026-10-12"], "结束日期不能早于开始日期"),
+        (["--from", "2026-10-01", "--to", "2028-10-01"], "最长 366 天"),
+        (["--from", "2026-10-01"], "日期格式应为 YYYY-MM-DD"),
+        (["--month", "2026-10", "--from", "2026-10-01", "--to", "2026-10-02"], "只能选一种"),
+    ],
+)
 def test_assess_command_refuses_bad_spans(province, args, message, tmp_path):
     with pytest.raises(CommandError, match=message):
         call_command("assess", *args, "--xlsx", str(tmp_path / "x.xlsx"))

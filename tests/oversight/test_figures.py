@@ -1,4 +1,5 @@
 """Every assessment figure against a hand-computed October (see the fixture `october` in conftest.py)."""
+
 import datetime
 
 import pytest
@@ -160,17 +161,42 @@ def handovers(october):
 
     def case(number, conversation, by, lead, created, due, replied=None, status=CaseStatus.PROCESSING):
         return Case.objects.create(
-            tracking_number=number, query_code_hash="x", target_kind=TargetKind.DEPARTMENT, target_department=lead,
-            lead_unit=lead, source_conversation=conversation, citizen=conversation.citizen, question="问题",
-            escalated_by=by, status=status, due_at=at(due), created_at=at(created),
+            tracking_number=number,
+            query_code_hash="x",
+            target_kind=TargetKind.DEPARTMENT,
+            target_department=lead,
+            lead_unit=lead,
+            source_conversation=conversation,
+            citizen=conversation.citizen,
+            question="问题",
+            escalated_by=by,
+            status=status,
+            due_at=at(due),
+            created_at=at(created),
             replied_at=at(replied) if replied else None,
         )
 
-    case("T1", p["c13"], p["c"], p["police"], "2026-10-20 10:05", "2026-10-30 17:00", "2026-10-25 10:00",
-         CaseStatus.REPLIED)  # replied in time
+    case(
+        "T1",
+        p["c13"],
+        p["c"],
+        p["police"],
+        "2026-10-20 10:05",
+        "2026-10-30 17:00",
+        "2026-10-25 10:00",
+        CaseStatus.REPLIED,
+    )  # replied in time
     case("T2", p["c3"], p["b"], p["labour"], "2026-10-12 10:06", "2026-10-20 17:00")  # open past due: overdue
-    case("T3", p["c4"], p["a"], p["labour"], "2026-10-12 09:05", "2026-10-16 17:00", "2026-10-19 09:00",
-         CaseStatus.REPLIED)  # replied late: overdue
+    case(
+        "T3",
+        p["c4"],
+        p["a"],
+        p["labour"],
+        "2026-10-12 09:05",
+        "2026-10-16 17:00",
+        "2026-10-19 09:00",
+        CaseStatus.REPLIED,
+    )  # replied late: overdue
     case("T4", p["c5"], p["a"], p["labour"], "2026-11-02 09:00", "2026-11-10 17:00")  # November: not counted
     return october
 
@@ -180,7 +206,10 @@ def test_transfers_and_cases(handovers):
     insurance = by_name(report.windows, "社会保险")
     assert (insurance["transfers_out"], insurance["transfers_in"], insurance["cases_escalated"]) == (1, 1, 2)
     assert insurance["cases_led"] is None  # a department figure
-    assert (by_name(report.windows, "就业")["transfers_in"], by_name(report.windows, "治安户籍")["transfers_out"]) == (1, 1)
+    assert (by_name(report.windows, "就业")["transfers_in"], by_name(report.windows, "治安户籍")["transfers_out"]) == (
+        1,
+        1,
+    )
     labour = by_name(report.departments, "省劳动保障厅")
     assert (labour["transfers_out"], labour["transfers_in"], labour["cases_escalated"]) == (1, 2, 2)
     assert (labour["cases_led"], labour["cases_replied_in_time"], labour["cases_overdue"]) == (2, 0, 2)

@@ -1,4 +1,5 @@
 """Generated history: the pilot's scale and shape, consistent rows, and a second run that replaces the first."""
+
 import datetime
 import io
 

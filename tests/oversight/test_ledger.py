@@ -1,4 +1,5 @@
 """The officers' duty ledger (值班台账) against the hand-placed online time of October."""
+
 import datetime
 
 from oversight import ledger
@@ -43,7 +44,9 @@ def test_totals_per_officer(october):
 
 def test_a_day_in_progress_is_not_judged_for_early_leave(province):
     online(province["c"], "2026-11-05 08:40", None)
-    rows = ledger.duty_ledger(Period(datetime.date(2026, 11, 5), datetime.date(2026, 11, 5)), now=at("2026-11-05 10:00"))
+    rows = ledger.duty_ledger(
+        Period(datetime.date(2026, 11, 5), datetime.date(2026, 11, 5)), now=at("2026-11-05 10:00")
+    )
     c = next(row for row in rows if row.officer == "值班员 王军")
     assert (c.late_minutes, c.early_minutes, c.running, c.note) == (10, None, True, "进行中")
     assert c.covered_hours == round(80 / 60, 2)

@@ -1,4 +1,5 @@
 """The 12345 measures (按期办结率, 满意率, 参评率, 直接解答率, 一次办结率, 退回) against the hand-computed October."""
+
 import datetime
 
 import pytest
@@ -62,8 +63,15 @@ def test_returned_cases_count_for_the_returning_department(handovers):  # noqa: 
     p = handovers
     t1 = Case.objects.get(tracking_number="T1")
     for when in ("2026-10-21 09:00", "2026-10-22 09:00", "2026-11-02 09:00"):
-        CaseEvent.objects.create(case=t1, kind=EventKind.RETURNED, actor=p["c"], from_status="pending",
-                                 to_status="returned", department=p["police"], created_at=at(when))
+        CaseEvent.objects.create(
+            case=t1,
+            kind=EventKind.RETURNED,
+            actor=p["c"],
+            from_status="pending",
+            to_status="returned",
+            department=p["police"],
+            created_at=at(when),
+        )
     report = figures.compute(OCTOBER, now=at(NOW))
     assert by_name(report.departments, "省公安厅")["cases_returned"] == 2  # November's return is not October's
     assert by_name(report.departments, "省劳动保障厅")["cases_returned"] == 0
@@ -74,12 +82,15 @@ def test_returned_cases_count_for_the_returning_department(handovers):  # noqa: 
 def test_one_time_rate_sees_a_new_question_at_the_same_department_within_seven_days(october):
     p = october
     citizen = p["c1"].citizen
-    make_conversation(p["jobs"], officer=p["d"], citizen=citizen, question_at="2026-10-19 09:00",
-                      response_at="2026-10-19 09:01")  # 7 days to the minute after c1's 09:00: a repeat
-    make_conversation(p["household"], officer=p["c"], citizen=citizen, question_at="2026-10-13 09:00",
-                      response_at="2026-10-13 09:01")  # another department: no repeat
-    make_conversation(p["jobs"], officer=p["d"], citizen=citizen, question_at="2026-10-27 09:00",
-                      response_at="2026-10-27 09:01")  # 8 days after the jobs question: no repeat
+    make_conversation(
+        p["jobs"], officer=p["d"], citizen=citizen, question_at="2026-10-19 09:00", response_at="2026-10-19 09:01"
+    )  # 7 days to the minute after c1's 09:00: a repeat
+    make_conversation(
+        p["household"], officer=p["c"], citizen=citizen, question_at="2026-10-13 09:00", response_at="2026-10-13 09:01"
+    )  # another department: no repeat
+    make_conversation(
+        p["jobs"], officer=p["d"], citizen=citizen, question_at="2026-10-27 09:00", response_at="2026-10-27 09:01"
+    )  # 8 days after the jobs question: no repeat
     report = figures.compute(OCTOBER, now=at(NOW))
     w = by_name(report.windows, "社会保险")
     assert (w["one_time"], w["asked_again"]) == (5, 1)
@@ -96,8 +107,18 @@ def test_a_month_without_ratings_or_closed_chats_has_empty_rates(province):
     assert w["one_time_rate"] is None and w["direct_rate"] is None
 
 
-@pytest.mark.parametrize("key", ["on_time_rate", "satisfied_rate", "rated_share", "direct_rate", "one_time_rate",
-                                 "cases_returned", "offline_not_due"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "on_time_rate",
+        "satisfied_rate",
+        "rated_share",
+        "direct_rate",
+        "one_time_rate",
+        "cases_returned",
+        "offline_not_due",
+    ],
+)
 def test_every_new_measure_has_a_definition(key):
     assert figures.DEFINITIONS_BY_KEY[key].help
 
@@ -107,8 +128,9 @@ def test_weekly_report_day_with_only_not_yet_due_questions_is_not_zero(october):
 
     # Saturday 31 October: c6 (asked Friday evening, due Monday 2 November) is not yet due.
     context = dashboard.weekly_context(october["labour"].id, "2026-10-30", now=at("2026-10-31 12:00"))
-    friday = dict((day, dict((definition.key, value) for definition, value in cells)) for day, cells in context["daily"])[
-        datetime.date(2026, 10, 30)]
+    friday = dict(
+        (day, dict((definition.key, value) for definition, value in cells)) for day, cells in context["daily"]
+    )[datetime.date(2026, 10, 30)]
     assert (friday["valid"], friday["answered"], friday["offline_not_due"]) == (1, 0, 1)
     assert friday["answer_rate"] is None  # shown as —, not 0 %
     assert context["report"].total["offline_not_due"] == 1

@@ -1,4 +1,5 @@
 """Personal data and the assessment: purge reaches archived answers; deleting an account keeps the figures."""
+
 import datetime
 
 from django.core.management import call_command
@@ -17,11 +18,17 @@ RAW = "我叫李四海，手机13700001111，身份证330106199001011234，养�
 
 
 def talk(conversation, question=RAW):
-    Message.objects.create(conversation=conversation, seq=1, sender=conversation.citizen,
-                           sender_kind=SenderKind.CITIZEN, body=question)
+    Message.objects.create(
+        conversation=conversation, seq=1, sender=conversation.citizen, sender_kind=SenderKind.CITIZEN, body=question
+    )
     if conversation.officer_id:
-        Message.objects.create(conversation=conversation, seq=2, sender=conversation.officer,
-                               sender_kind=SenderKind.OFFICER, body="可到参保地社保经办机构办理补缴。")
+        Message.objects.create(
+            conversation=conversation,
+            seq=2,
+            sender=conversation.officer,
+            sender_kind=SenderKind.OFFICER,
+            body="可到参保地社保经办机构办理补缴。",
+        )
 
 
 def test_purge_takes_the_archived_answers_with_the_transcripts(october):
@@ -34,7 +41,11 @@ def test_purge_takes_the_archived_answers_with_the_transcripts(october):
     c1 = october["c1"]
     Conversation.objects.filter(pk=c1.pk).update(publication_consent=True)
     published = faq_actions.publish_from_conversation(
-        conversation=c1, officer=c1.officer, question="养老保险怎么补缴？", answer="可到参保地社保经办机构办理补缴。", publish=True,
+        conversation=c1,
+        officer=c1.officer,
+        question="养老保险怎么补缴？",
+        answer="可到参保地社保经办机构办理补缴。",
+        publish=True,
     )
 
     purge_expired(now=at(NOW), days=1)
@@ -56,7 +67,10 @@ def test_deleting_an_account_keeps_the_closed_month_identical(october, tmp_path)
 
     call_command("assess", month="2026-10", csv=str(after))
     # The first line says when the sheet was made; every figure below it must be the same.
-    assert after.read_text(encoding="utf-8-sig").splitlines()[1:] == before.read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert (
+        after.read_text(encoding="utf-8-sig").splitlines()[1:]
+        == before.read_text(encoding="utf-8-sig").splitlines()[1:]
+    )
     assert "社会保险" in before.read_text(encoding="utf-8-sig")
     assert not Message.objects.filter(conversation__citizen=citizen, body__contains="13700001111").exists()
     others = Conversation.objects.exclude(citizen=citizen).count()

@@ -1,4 +1,5 @@
 """Retention: purge_expired deletes old closed transcripts and keeps the closed months' figures."""
+
 import datetime
 import io
 
@@ -19,8 +20,13 @@ OCTOBER = month_period(datetime.date(2026, 10, 1))
 @pytest.fixture
 def with_messages(october):
     for conversation in Conversation.objects.all():
-        Message.objects.create(conversation=conversation, seq=1, sender=conversation.citizen,
-                               sender_kind=SenderKind.CITIZEN, body="请问养老保险怎么补缴？")
+        Message.objects.create(
+            conversation=conversation,
+            seq=1,
+            sender=conversation.citizen,
+            sender_kind=SenderKind.CITIZEN,
+            body="请问养老保险怎么补缴？",
+        )
     return october
 
 

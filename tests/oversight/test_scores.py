@@ -1,4 +1,5 @@
 """Scores, ranks and 环比 under the year's weights (考核细则), the month close (定稿) and the year view."""
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -31,8 +32,17 @@ def test_default_weights_give_hand_computed_scores_and_ranks(october):
 
 
 def test_the_years_rule_changes_the_score(october):
-    AssessmentRule.objects.create(year=2026, answer_rate=100, on_time_rate=0, duty_coverage=0, satisfied_rate=0,
-                                  live_rate=0, direct_rate=0, rated_share=0, one_time_rate=0)
+    AssessmentRule.objects.create(
+        year=2026,
+        answer_rate=100,
+        on_time_rate=0,
+        duty_coverage=0,
+        satisfied_rate=0,
+        live_rate=0,
+        direct_rate=0,
+        rated_share=0,
+        one_time_rate=0,
+    )
     report = figures.compute(OCTOBER, now=at(NOW))
     assert by_name(report.windows, "社会保险")["score"] == 75.0
     assert by_name(report.windows, "治安户籍")["score"] == 100.0
@@ -41,12 +51,25 @@ def test_the_years_rule_changes_the_score(october):
 
 
 def test_rule_whose_weights_do_not_add_up_is_refused(client, supervisor):
-    supervisor.user_permissions.add(*Permission.objects.filter(codename__in=["add_assessmentrule", "view_assessmentrule"]))
+    supervisor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_assessmentrule", "view_assessmentrule"])
+    )
     client.force_login(supervisor)
-    response = client.post(reverse("admin:oversight_assessmentrule_add"), {
-        "year": 2026, "answer_rate": 50, "on_time_rate": 20, "duty_coverage": 15, "satisfied_rate": 15,
-        "live_rate": 10, "direct_rate": 10, "rated_share": 5, "one_time_rate": 5, "note": "",
-    })
+    response = client.post(
+        reverse("admin:oversight_assessmentrule_add"),
+        {
+            "year": 2026,
+            "answer_rate": 50,
+            "on_time_rate": 20,
+            "duty_coverage": 15,
+            "satisfied_rate": 15,
+            "live_rate": 10,
+            "direct_rate": 10,
+            "rated_share": 5,
+            "one_time_rate": 5,
+            "note": "",
+        },
+    )
     assert response.status_code == 200
     assert "各项权重合计应为 100，当前合计 130" in response.content.decode()
     assert not AssessmentRule.objects.exists()
@@ -78,8 +101,13 @@ def test_closed_month_ignores_a_late_answer_and_shows_it_as_late_change(client, 
     c6 = october["c6"]
     c6.first_response_at = at("2026-11-20 09:00")
     c6.save(update_fields=["first_response_at"])
-    make_conversation(october["insurance"], officer=october["a"], question_at="2026-10-28 09:00",
-                      response_at="2026-10-28 09:01", rating=1)
+    make_conversation(
+        october["insurance"],
+        officer=october["a"],
+        question_at="2026-10-28 09:00",
+        response_at="2026-10-28 09:01",
+        rating=1,
+    )
 
     frozen = figures.report_for(OCTOBER)
     insurance = by_name(frozen.windows, "社会保险")

@@ -1,4 +1,5 @@
 """The live wallboard (实时监控): its state, its websocket for supervisors, and who may open it."""
+
 import datetime
 
 import pytest
@@ -81,7 +82,8 @@ async def test_wallboard_updates_when_a_citizen_queues_and_refuses_officers():
         assert row_of(first, quiet.id)["officers"] == []
 
         chat, ok, _ = await connect(
-            f"/ws/chat/{(await sync_to_async(actions.open_conversation)(citizen=citizen, window=window)).id}/", citizen)
+            f"/ws/chat/{(await sync_to_async(actions.open_conversation)(citizen=citizen, window=window)).id}/", citizen
+        )
         assert ok
         await chat.send_json_to({"type": "ack_statement"})
         await chat.send_json_to({"type": "message", "client_id": "c-1", "body": "驾驶证要不要年检？"})
@@ -108,11 +110,22 @@ def test_long_wait_and_overdue_backlog_go_first_and_are_flagged(db, settings):
     police = factories.department(name="省公安厅")
     calm, waiting, late = (factories.window(police, name=name) for name in ("治安户籍", "交通车管", "出境入境"))
     now = timezone.now()
-    Conversation.objects.create(citizen=factories.citizen(), window=waiting, status=Status.QUEUED,
-                                queued_at=now - datetime.timedelta(seconds=200), first_question_at=now)
-    Conversation.objects.create(citizen=factories.citizen(), window=late, status=Status.OFFLINE, queued_at=now,
-                                first_question_at=now, is_offline_question=True,
-                                due_at=now - datetime.timedelta(hours=1))
+    Conversation.objects.create(
+        citizen=factories.citizen(),
+        window=waiting,
+        status=Status.QUEUED,
+        queued_at=now - datetime.timedelta(seconds=200),
+        first_question_at=now,
+    )
+    Conversation.objects.create(
+        citizen=factories.citizen(),
+        window=late,
+        status=Status.OFFLINE,
+        queued_at=now,
+        first_question_at=now,
+        is_offline_question=True,
+        due_at=now - datetime.timedelta(hours=1),
+    )
     state = wallboard.state(now)
     assert [row["name"] for row in state["windows"]] == ["交通车管", "出境入境", "治安户籍"]
     first = state["windows"][0]
@@ -126,9 +139,14 @@ def test_wallboard_page_for_supervisors_only_and_live_chat_opens_audited(client,
     police = factories.department(name="省公安厅")
     window = factories.window(police, name="交通车管")
     officer = factories.officer(window)
-    conversation = Conversation.objects.create(citizen=factories.citizen(), window=window, officer=officer,
-                                               status=Status.ACTIVE, queued_at=timezone.now(),
-                                               assigned_at=timezone.now())
+    conversation = Conversation.objects.create(
+        citizen=factories.citizen(),
+        window=window,
+        officer=officer,
+        status=Status.ACTIVE,
+        queued_at=timezone.now(),
+        assigned_at=timezone.now(),
+    )
     client.force_login(officer)
     assert client.get(WALLBOARD).status_code in (302, 403)
     supervisor = factories.supervisor()

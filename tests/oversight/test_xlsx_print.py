@@ -1,4 +1,5 @@
 """The assessment workbook as a circulated document: 汇总 first, print settings, widths; LibreOffice opens it."""
+
 import datetime
 import io
 import re
@@ -98,13 +99,25 @@ def test_libreoffice_opens_and_prints_the_workbook(book, october, tmp_path):
     source = tmp_path / "assessment.xlsx"
     source.write_bytes(exports.workbook_bytes(figures.report_for(OCTOBER, now=at(NOW))))
     subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=180,
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     pdf = (tmp_path / "assessment.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
-    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") or pdf.count(b"/Type/Page") - pdf.count(b"/Type/Pages")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") or pdf.count(b"/Type/Page") - pdf.count(
+        b"/Type/Pages"
+    )
     # Fitted to the width: every sheet is one page wide; the 值班台账 (4 officers x 21 days) runs to a few pages.
     assert 5 <= pages <= 8
     # A4 landscape: 842 x 595 points on every page.

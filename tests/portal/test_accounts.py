@@ -1,4 +1,5 @@
 """Citizens' accounts with SMS codes: registration, 忘记密码, code login, phone verification, notices switch."""
+
 import datetime
 import re
 
@@ -100,7 +101,9 @@ def test_no_enumeration_registration_answers_the_same_and_the_owner_is_told_by_s
     free = ask_code(client, "portal:register", phone="13700000000").content.decode()
 
     def answer(page):
-        return re.sub(r"1[37]\d\*{4}\d{4}|1[39]\d\*{4}\d{4}", "NUMBER", re.search(r'id="code-status".*?</p>', page, re.S)[0])
+        return re.sub(
+            r"1[37]\d\*{4}\d{4}|1[39]\d\*{4}\d{4}", "NUMBER", re.search(r'id="code-status".*?</p>', page, re.S)[0]
+        )
 
     assert answer(taken) == answer(free)
     notice = SmsMessage.objects.get(phone="13900000000")
@@ -130,8 +133,13 @@ def test_forgotten_password_sets_a_new_one_and_ends_every_session(client):
     ask_code(client, "portal:password_reset")
     response = client.post(
         reverse("portal:password_reset") + "?next=/windows/1/",
-        {"phone": PHONE, "code": code_sent_to(), "password1": "Xihu-Longjing-9", "password2": "Xihu-Longjing-9",
-         "next": "/windows/1/"},
+        {
+            "phone": PHONE,
+            "code": code_sent_to(),
+            "password1": "Xihu-Longjing-9",
+            "password2": "Xihu-Longjing-9",
+            "next": "/windows/1/",
+        },
     )
     assert response.status_code == 302 and response.url == reverse("portal:login") + "?next=%2Fwindows%2F1%2F"
     assert not Session.objects.exists()
@@ -175,14 +183,16 @@ def test_register_from_a_window_returns_there_and_outside_next_is_ignored(client
 def test_login_page_links_keep_the_window(client):
     page = client.get(reverse("portal:login") + "?next=/windows/3/").content.decode()
     for url_name in ("portal:code_login", "portal:password_reset", "portal:register"):
-        assert f'{reverse(url_name)}?next=/windows/3/' in page.replace("%2F", "/")
+        assert f"{reverse(url_name)}?next=/windows/3/" in page.replace("%2F", "/")
     assert 'name="next" value="/windows/3/"' in page
 
 
 def test_citizen_registered_before_codes_is_asked_to_verify_at_next_login(client):
     citizen = factories.citizen(phone=PHONE)
     User.objects.filter(pk=citizen.pk).update(phone_verified_at=None)
-    response = client.post(reverse("portal:login"), {"username": PHONE, "password": factories.PASSWORD, "next": "/windows/2/"})
+    response = client.post(
+        reverse("portal:login"), {"username": PHONE, "password": factories.PASSWORD, "next": "/windows/2/"}
+    )
     assert response.url == reverse("portal:verify_phone") + "?next=%2Fwindows%2F2%2F"
     page = client.get(response.url).content.decode()
     assert "138****8000" in page and "稍后再说" in page
@@ -214,7 +224,9 @@ def test_aria_describedby_points_at_elements_that_exist(client):
         for element_id in ids.split():
             assert f'id="{element_id}"' in page, element_id
     assert "id_password1_helptext" in " ".join(described) and "id_password1_error" in " ".join(described)
-    login_page = client.post(reverse("portal:login"), {"username": PHONE, "password": "wrong-password"}).content.decode()
+    login_page = client.post(
+        reverse("portal:login"), {"username": PHONE, "password": "wrong-password"}
+    ).content.decode()
     for ids in re.findall(r'aria-describedby="([^"]+)"', login_page):
         for element_id in ids.split():
             assert f'id="{element_id}"' in login_page, element_id
@@ -235,7 +247,10 @@ def test_citizen_switches_notices_off_and_on(client):
 def test_page_says_so_when_the_provider_keeps_failing(client):
     for n in range(3):
         SmsMessage.objects.create(
-            template=Template.NOTICE_CASE, masked_phone=f"137****000{n}", status="failed", attempts=5,
+            template=Template.NOTICE_CASE,
+            masked_phone=f"137****000{n}",
+            status="failed",
+            attempts=5,
             provider_answer="ServiceUnavailable: 服务暂不可用",
         )
     answer = ask_code(client, "portal:code_login", HTTP_ACCEPT="application/json").json()

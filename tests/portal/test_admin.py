@@ -1,4 +1,5 @@
 """The admin as the information center's console: what a supervisor can open, and who cannot."""
+
 import datetime
 import io
 

@@ -1,5 +1,6 @@
 """What citizens are told, in real Chromium against a live daphne server (issue 14): every screen tells
 the truth about what happens next."""
+
 import json
 import re
 import uuid
@@ -58,7 +59,8 @@ def test_a_busy_officer_is_not_online_and_the_wait_notice_replaces_the_wait_cloc
 
     # Simulate the configured wait having passed: the sweep the page asks for sends the notice.
     live_manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "import datetime; from chat.models import Conversation; from django.utils import timezone;"
         f"Conversation.objects.filter(citizen__phone='{ids['phone']}').update("
         "queued_at=timezone.now() - datetime.timedelta(hours=1))",
@@ -118,7 +120,9 @@ def test_phone_header_links_are_big_enough_to_tap_and_the_home_page_filters(new_
 
 def test_times_are_beijing_time_in_any_browser_time_zone(browser, live_server_url, live_manage):
     ids = people(live_manage)
-    context = browser.new_context(base_url=live_server_url, timezone_id="America/New_York", viewport={"width": 390, "height": 844})
+    context = browser.new_context(
+        base_url=live_server_url, timezone_id="America/New_York", viewport={"width": 390, "height": 844}
+    )
     try:
         page = context.new_page()
         login(page, ids["phone"])
@@ -150,7 +154,9 @@ def test_a_page_whose_socket_is_refused_for_good_says_so_and_offers_to_log_in(ne
     page.evaluate("window.zwtChat.socket.drop()")
     notice = page.locator("#connection")
     expect(notice).to_contain_text("登录已失效", timeout=20_000)
-    expect(notice.get_by_role("link", name="重新登录")).to_have_attribute("href", re.compile(r"^/accounts/login/\?next="))
+    expect(notice.get_by_role("link", name="重新登录")).to_have_attribute(
+        "href", re.compile(r"^/accounts/login/\?next=")
+    )
     expect(page.locator("#body")).to_be_disabled()
     # It stopped retrying: the notice stays.
     page.wait_for_timeout(3000)

@@ -1,4 +1,5 @@
 """A citizen's personal data in real Chromium: consent at the rating step, download, account deletion."""
+
 import json
 import re
 import uuid
@@ -47,7 +48,9 @@ def closed_chat(live_manage) -> dict:
 
 
 def state(live_manage, conversation: int) -> dict:
-    return json.loads(live_manage("shell", "-c", STATE.format(conversation=conversation)).stdout.strip().splitlines()[-1])
+    return json.loads(
+        live_manage("shell", "-c", STATE.format(conversation=conversation)).stdout.strip().splitlines()[-1]
+    )
 
 
 def test_citizen_consents_at_the_rating_step_and_changes_it_in_my_consultations(new_page, live_manage):

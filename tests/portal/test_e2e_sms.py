@@ -1,5 +1,6 @@
 """In Chromium, a citizen's accounts by SMS: register from a window with a code read from the outbox, log out,
 忘记密码, then log in with a code. The live daphne server sends from its own worker thread (outbox backend)."""
+
 import json
 import random
 import re
@@ -39,9 +40,13 @@ def ask_code(page):
 
 def test_register_forget_password_and_code_login(new_page, live_manage):
     phone = f"135{random.randrange(10**8):08d}"
-    window_id = live_manage(
-        "shell", "-c", "from departments.models import Window; print(Window.objects.order_by('id').first().id)"
-    ).stdout.strip().splitlines()[-1]
+    window_id = (
+        live_manage(
+            "shell", "-c", "from departments.models import Window; print(Window.objects.order_by('id').first().id)"
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     page = new_page("phone")
 
     # Register from a window: the page returns there.

@@ -1,4 +1,5 @@
 """Chinese everywhere a citizen or the information center can land: 403/404 pages, the export pages."""
+
 import pytest
 from django.urls import reverse
 

@@ -1,4 +1,5 @@
 """The test services themselves: real Redis, PostgreSQL, daphne and Chromium start, work and go away."""
+
 import sqlite3
 import subprocess
 import sys
@@ -91,7 +92,11 @@ def test_daphne_serves_the_portal_and_stops_after_use(migrated_sqlite):
 def test_services_command_exports_the_url_and_returns_the_command_exit_code():
     result = subprocess.run(
         [sys.executable, "-m", "tests.services", "redis", "--", "sh", "-c", 'echo "$REDIS_URL"; exit 7'],
-        cwd=PROJECT_DIR, env=service_env(), capture_output=True, text=True, timeout=60,
+        cwd=PROJECT_DIR,
+        env=service_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 7, result.stderr
@@ -147,8 +152,14 @@ def test_a_template_database_is_rebuilt_when_the_code_changes_not_when_a_test_do
 
 def test_a_slow_command_reports_progress_and_a_dead_server_fails_at_once_with_its_log(migrated_sqlite):
     lines = []
-    manage("shell", "-c", "import time; time.sleep(3)", env={"SQLITE_PATH": migrated_sqlite},
-           progress=lines.append, progress_every=1)
+    manage(
+        "shell",
+        "-c",
+        "import time; time.sleep(3)",
+        env={"SQLITE_PATH": migrated_sqlite},
+        progress=lines.append,
+        progress_every=1,
+    )
     assert lines and "still running" in lines[0]
 
     started = time.monotonic()

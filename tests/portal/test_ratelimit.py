@@ -1,4 +1,5 @@
 """Rate limits: the same counts on the local cache (embedded) and on a real Redis (production)."""
+
 import asyncio
 import time
 

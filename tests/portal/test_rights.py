@@ -1,4 +1,5 @@
 """A citizen's rights in 我的咨询: download everything of mine (and nothing of others'), delete my account."""
+
 import io
 import json
 
@@ -36,7 +37,9 @@ def consult(citizen, window, officer, question: str, answer: str, case_question:
         )
     chat_actions.classify_conversation(conversation=conversation, officer=officer, classification="valid")
     chat_actions.close_conversation(conversation=conversation, by=officer)
-    chat_actions.rate_conversation(conversation=conversation, citizen=citizen, rating=5, comment="回答很清楚，谢谢王老师")
+    chat_actions.rate_conversation(
+        conversation=conversation, citizen=citizen, rating=5, comment="回答很清楚，谢谢王老师"
+    )
     conversation.refresh_from_db()
     return conversation
 
@@ -46,11 +49,24 @@ def two_citizens(db):
     window = factories.window(factories.department(name="省公安厅"), name="治安户籍")
     officer = factories.officer(window)
     me, other = factories.citizen("13900001111"), factories.citizen("13900002222")
-    mine = consult(me, window, officer, "我叫李四海，身份证330106199001011234，户口怎么迁？", "请到迁入地派出所办理。",
-                   case_question="李四海的户口迁移问题")
+    mine = consult(
+        me,
+        window,
+        officer,
+        "我叫李四海，身份证330106199001011234，户口怎么迁？",
+        "请到迁入地派出所办理。",
+        case_question="李四海的户口迁移问题",
+    )
     theirs = consult(other, window, officer, "我是赵秀兰，住文三路123号，户口本丢了", "请到户籍地派出所补领。")
-    return {"me": me, "other": other, "mine": mine, "theirs": theirs, "case": Case.objects.get(citizen=me), "officer": officer,
-            "window": window}
+    return {
+        "me": me,
+        "other": other,
+        "mine": mine,
+        "theirs": theirs,
+        "case": Case.objects.get(citizen=me),
+        "officer": officer,
+        "window": window,
+    }
 
 
 def test_download_json_holds_everything_of_mine_and_nothing_of_others(client, two_citizens):
@@ -94,7 +110,11 @@ def test_delete_account_erases_my_words_and_keeps_the_rest(client, two_citizens)
     me, mine, theirs = two_citizens["me"], two_citizens["mine"], two_citizens["theirs"]
     faq_actions.change_publication_consent(conversation=mine, citizen=me, allowed=True)
     clean = faq_actions.publish_from_conversation(
-        conversation=mine, officer=two_citizens["officer"], question="户口怎么迁？", answer="请到迁入地派出所办理。", publish=True
+        conversation=mine,
+        officer=two_citizens["officer"],
+        question="户口怎么迁？",
+        answer="请到迁入地派出所办理。",
+        publish=True,
     )
     client.force_login(me)
     wrong = client.post(reverse("portal:delete_account"), {"password": "wrong", "confirm": "1"})
@@ -116,7 +136,9 @@ def test_delete_account_erases_my_words_and_keeps_the_rest(client, two_citizens)
     assert Entry.objects.get(pk=clean.pk).is_published
     assert Message.objects.filter(conversation=theirs, body__contains="赵秀兰").exists()
     logs = list(AuditLog.objects.filter(action="account_delete").order_by("id"))
-    assert len(logs) == 2 and "申请注销账户 13900001111" in logs[0].summary and "已注销账户 13900001111" in logs[1].summary
+    assert (
+        len(logs) == 2 and "申请注销账户 13900001111" in logs[0].summary and "已注销账户 13900001111" in logs[1].summary
+    )
 
 
 def test_a_published_entry_with_personal_data_goes_with_the_account(two_citizens):
@@ -125,7 +147,11 @@ def test_a_published_entry_with_personal_data_goes_with_the_account(two_citizens
     me, mine = two_citizens["me"], two_citizens["mine"]
     faq_actions.change_publication_consent(conversation=mine, citizen=me, allowed=True)
     entry = faq_actions.publish_from_conversation(
-        conversation=mine, officer=two_citizens["officer"], question="户口怎么迁？", answer="请到迁入地派出所办理。", publish=True
+        conversation=mine,
+        officer=two_citizens["officer"],
+        question="户口怎么迁？",
+        answer="请到迁入地派出所办理。",
+        publish=True,
     )
     # An entry published before the detector existed, still naming the citizen's phone number.
     Entry.objects.filter(pk=entry.pk).update(answer="请到迁入地派出所办理，已短信告知 13900001111。")
@@ -146,8 +172,16 @@ def test_information_center_serves_a_written_request_from_the_admin(client, two_
     assert asked.status_code == 200 and "书面申请" in asked.content.decode()
     refused = client.post(url, {"action": "export_data", "_selected_action": [me.pk], "apply": "1", "request_note": ""})
     assert "请填写书面申请的编号和收到日期" in refused.content.decode()
-    download = client.post(url, {"action": "export_data", "_selected_action": [me.pk], "apply": "1",
-                                 "request_note": "第 12 号", "format": "json"})
+    download = client.post(
+        url,
+        {
+            "action": "export_data",
+            "_selected_action": [me.pk],
+            "apply": "1",
+            "request_note": "第 12 号",
+            "format": "json",
+        },
+    )
     assert json.loads(download.content)["账户"][0]["手机号"] == "13900001111"
 
     client.post(url, {"action": "delete_data", "_selected_action": [me.pk], "apply": "1", "request_note": "第 13 号"})
@@ -155,13 +189,18 @@ def test_information_center_serves_a_written_request_from_the_admin(client, two_
     assert not me.is_active and me.phone is None
     summaries = list(AuditLog.objects.order_by("id").values_list("actor_name", "summary"))
     assert ("center", "信息中心 center导出个人数据（JSON）；书面申请：第 12 号") in summaries
-    assert any(actor == "center" and "申请注销账户 13900001111" in text and "第 13 号" in text for actor, text in summaries)
+    assert any(
+        actor == "center" and "申请注销账户 13900001111" in text and "第 13 号" in text for actor, text in summaries
+    )
 
 
 def test_guessing_the_password_on_the_delete_page_is_limited(client, two_citizens):
     client.force_login(two_citizens["me"])
     for _ in range(5):
-        assert "密码不正确" in client.post(reverse("portal:delete_account"), {"password": "x", "confirm": "1"}).content.decode()
+        assert (
+            "密码不正确"
+            in client.post(reverse("portal:delete_account"), {"password": "x", "confirm": "1"}).content.decode()
+        )
     blocked = client.post(reverse("portal:delete_account"), {"password": PASSWORD, "confirm": "1"})
     assert blocked.status_code == 400 and "尝试次数过多" in blocked.content.decode()
     two_citizens["me"].refresh_from_db()

@@ -3,6 +3,7 @@
 Each case runs manage.py in a child process with its own environment, because settings are read once
 per process.
 """
+
 import json
 import secrets
 import subprocess
@@ -132,7 +133,11 @@ def test_two_processes_writing_at_once_never_see_database_is_locked(migrated_sql
     writers = [
         subprocess.Popen(
             [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-            cwd=PROJECT_DIR, env=service_env({"SQLITE_PATH": migrated_sqlite, "WRITER_OFFSET": offset}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=PROJECT_DIR,
+            env=service_env({"SQLITE_PATH": migrated_sqlite, "WRITER_OFFSET": offset}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for offset in (0, 10_000)
     ]
@@ -143,7 +148,10 @@ def test_two_processes_writing_at_once_never_see_database_is_locked(migrated_sql
         assert writer.returncode == 0, stderr
         assert stdout.strip() == "done"
     count = manage(
-        "shell", "--no-imports", "-c", "from departments.models import CalendarDay; print(CalendarDay.objects.count())",
+        "shell",
+        "--no-imports",
+        "-c",
+        "from departments.models import CalendarDay; print(CalendarDay.objects.count())",
         env={"SQLITE_PATH": migrated_sqlite},
     )
     assert int(count.stdout) == 2 * writes

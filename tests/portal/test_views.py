@@ -1,4 +1,5 @@
 """Public pages and citizens' accounts, as anonymous visitors, citizens, officers and supervisors see them."""
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -34,7 +35,11 @@ def visitor(request, client, window):
 
 
 def test_public_pages_render_for_everyone(client, window, visitor):
-    for url in [reverse("portal:home"), reverse("portal:department", args=[window.department_id]), reverse("portal:window", args=[window.id])]:
+    for url in [
+        reverse("portal:home"),
+        reverse("portal:department", args=[window.department_id]),
+        reverse("portal:window", args=[window.id]),
+    ]:
         response = client.get(url)
         assert response.status_code == 200
         assert "交通车管" in response.content.decode()
@@ -132,4 +137,8 @@ def test_new_supervisor_can_use_the_console_without_demo_data(client):
 def test_admin_index_lists_oversight_first(client):
     client.force_login(factories.supervisor())
     page = client.get("/admin/").content.decode()
-    assert page.index('href="/admin/oversight/"') < page.index('href="/admin/chat/"') < page.index('href="/admin/departments/"')
+    assert (
+        page.index('href="/admin/oversight/"')
+        < page.index('href="/admin/chat/"')
+        < page.index('href="/admin/departments/"')
+    )

@@ -1,5 +1,6 @@
 """Controls: one audited way to read message text; account changes by staff are audited; only the system
 administrator sets another person's password; the information center reads the audit log."""
+
 import pytest
 from django.test import Client
 
@@ -64,8 +65,9 @@ def test_supervisor_cannot_set_another_users_password(supervisor_client, convers
     citizen = conversation.citizen
     url = f"/admin/portal/user/{citizen.pk}/password/"
     assert supervisor_client.get(url).status_code == 403
-    response = supervisor_client.post(url, {"password1": "Take-Over-2026!", "password2": "Take-Over-2026!",
-                                            "set_usable_password": "true"})
+    response = supervisor_client.post(
+        url, {"password1": "Take-Over-2026!", "password2": "Take-Over-2026!", "set_usable_password": "true"}
+    )
     assert response.status_code == 403
     citizen.refresh_from_db()
     assert not citizen.check_password("Take-Over-2026!")
@@ -73,9 +75,10 @@ def test_supervisor_cannot_set_another_users_password(supervisor_client, convers
 
 def test_admin_password_set_and_role_change_are_audited(admin_client_, conversation):
     citizen = conversation.citizen
-    response = admin_client_.post(f"/admin/portal/user/{citizen.pk}/password/",
-                                  {"password1": "Zheng-Wu-2026!", "password2": "Zheng-Wu-2026!",
-                                   "set_usable_password": "true"})
+    response = admin_client_.post(
+        f"/admin/portal/user/{citizen.pk}/password/",
+        {"password1": "Zheng-Wu-2026!", "password2": "Zheng-Wu-2026!", "set_usable_password": "true"},
+    )
     assert response.status_code == 302
     entry = AuditLog.objects.get(action="password_set")
     assert entry.object_id == str(citizen.pk) and entry.ip_address == "10.9.9.9"
@@ -86,8 +89,7 @@ def test_window_assignment_change_is_audited(admin_client_):
     officer = factories.officer(window)
     page = admin_client_.get(f"/admin/departments/window/{window.pk}/change/")
     form = page.context["adminform"].form
-    data = {name: ("" if value is None else value) for name, value in form.initial.items()
-            if name not in ("officers",)}
+    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name not in ("officers",)}
     data["department"] = window.department_id
     data["duty_start"] = "09:00"
     data["duty_end"] = "17:00"
@@ -125,13 +127,22 @@ def test_case_and_faq_admin_reads_and_searches_are_audited(supervisor_client):
     window = factories.window(factories.department(name="省公安厅"), name="交通车管")
     from faq.models import Entry
 
-    entry = Entry.objects.create(department=window.department, window=window, question="我的身份证丢了", answer="补办", key="k1")
+    entry = Entry.objects.create(
+        department=window.department, window=window, question="我的身份证丢了", answer="补办", key="k1"
+    )
     assert supervisor_client.get(f"/admin/faq/entry/{entry.pk}/change/").status_code == 200
     supervisor_client.get("/admin/faq/entry/", {"q": "身份证"})
     supervisor_client.get("/admin/cases/case/", {"q": "户口"})
     summaries = list(AuditLog.objects.values_list("action", "summary"))
     assert AuditLog.objects.filter(action="view_content", object_id=str(entry.pk)).exists()
-    assert sum(1 for action, summary in summaries if action == "search_content" and ("身份证" in summary or "户口" in summary)) == 2
+    assert (
+        sum(
+            1
+            for action, summary in summaries
+            if action == "search_content" and ("身份证" in summary or "户口" in summary)
+        )
+        == 2
+    )
 
 
 def test_own_password_change_in_the_console_ends_the_other_sessions(supervisor_client):
@@ -139,9 +150,14 @@ def test_own_password_change_in_the_console_ends_the_other_sessions(supervisor_c
 
     other = Client()
     other.force_login(supervisor_client.user)
-    response = supervisor_client.post("/admin/password_change/", {
-        "old_password": factories.PASSWORD, "new_password1": "Another-Zwt-2026!", "new_password2": "Another-Zwt-2026!",
-    })
+    response = supervisor_client.post(
+        "/admin/password_change/",
+        {
+            "old_password": factories.PASSWORD,
+            "new_password1": "Another-Zwt-2026!",
+            "new_password2": "Another-Zwt-2026!",
+        },
+    )
     assert response.status_code == 302
     assert AuditLog.objects.filter(action="password_set", object_id=str(supervisor_client.user.pk)).exists()
     assert not Session.objects.filter(session_key=other.session.session_key).exists()

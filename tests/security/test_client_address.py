@@ -1,5 +1,6 @@
 """Control: one client address for the audit log and the rate limits; behind the proxy it is the hop the
 proxy appended, never one the client chose."""
+
 import pytest
 from django.test import Client, RequestFactory
 
@@ -23,9 +24,14 @@ def test_header_ignored_unless_trusted_and_from_a_listed_proxy(settings):
     settings.TRUST_X_FORWARDED_FOR = True
     settings.TRUSTED_PROXIES = ["10.0.0.2"]
     assert client_address(RequestFactory().get("/", **SPOOFED)) == "127.0.0.1"
-    assert client_address(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.1")) == "198.51.100.1"
+    assert (
+        client_address(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.1"))
+        == "198.51.100.1"
+    )
     # Garbage in the header never becomes an address.
-    assert client_address(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="<script>")) == "10.0.0.2"
+    assert (
+        client_address(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="<script>")) == "10.0.0.2"
+    )
 
 
 @pytest.mark.django_db

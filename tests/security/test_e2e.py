@@ -1,4 +1,5 @@
 """Close codes and login pages in real Chromium against a live daphne server."""
+
 import json
 import re
 import uuid
@@ -68,7 +69,9 @@ def test_logout_elsewhere_stops_the_chat_page_and_offers_login(new_page, people,
     expect(notice).to_contain_text("登录已失效，实时连接已停止。")
     expect(chat.locator("#connection")).not_to_contain_text("重连")
     chat.click("#connection .connection-gone a")
-    expect(chat).to_have_url(re.compile(rf"/accounts/login/\?next=%2Fmy%2Fconversations%2F{people['conversation']}%2F$"))
+    expect(chat).to_have_url(
+        re.compile(rf"/accounts/login/\?next=%2Fmy%2Fconversations%2F{people['conversation']}%2F$")
+    )
 
 
 @pytest.mark.parametrize("kind", ["phone", "desktop"])
@@ -76,8 +79,12 @@ def test_logout_elsewhere_stops_the_chat_page_and_offers_login(new_page, people,
 def test_login_pages_lock_after_five_failures(new_page, live_manage, kind, url):
     n = int(uuid.uuid4().hex[:8], 16) % 10**9
     username = f"e2e-lock-{n}"
-    live_manage("shell", "-c", "from portal.actions import create_staff_user; from tests.factories import PASSWORD; "
-                f"create_staff_user(username='{username}', password=PASSWORD, role='supervisor')")
+    live_manage(
+        "shell",
+        "-c",
+        "from portal.actions import create_staff_user; from tests.factories import PASSWORD; "
+        f"create_staff_user(username='{username}', password=PASSWORD, role='supervisor')",
+    )
     page = new_page(kind)
     for _ in range(5):
         page.goto(url)

@@ -3,6 +3,7 @@
 ONE walk over every admin that exports (found at run time, so a new one cannot be forgotten) and the
 assessment download, with hostile text in every place a citizen, an officer or an admin can type.
 """
+
 import csv
 import io
 
@@ -27,10 +28,22 @@ FORMULA = '=HYPERLINK("http://evil.example","x")'
 HOSTILE = [FORMULA, "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1", "控制\x01字符"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (FORMULA, "'" + FORMULA), ("+1", "'+1"), ("-1", "'-1"), ("@A", "'@A"), ("\tA", "'\tA"), ("\rA", "'\rA"),
-    ("a\x01b\x1fc", "abc"), ("\x01=1", "'=1"), ("驾驶证", "驾驶证"), (12, 12), (None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (FORMULA, "'" + FORMULA),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A", "'@A"),
+        ("\tA", "'\tA"),
+        ("\rA", "'\rA"),
+        ("a\x01b\x1fc", "abc"),
+        ("\x01=1", "'=1"),
+        ("驾驶证", "驾驶证"),
+        (12, 12),
+        (None, None),
+    ],
+)
 def test_safe_cell(text, expected):
     assert safe_cell(text) == expected
 
@@ -81,8 +94,11 @@ def assert_safe(cells: list[str], where: str, *, hostile_expected: bool = True) 
 
 
 def test_every_admin_export_and_the_assessment_neutralise_formulas(hostile_province, admin_client):
-    exporting = [(model, model_admin) for model, model_admin in admin.site._registry.items()
-                 if isinstance(model_admin, ExportMixin)]
+    exporting = [
+        (model, model_admin)
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, ExportMixin)
+    ]
     assert len(exporting) >= 5
     for model, model_admin in exporting:
         for resource in model_admin.get_export_resource_classes(None):
@@ -112,7 +128,9 @@ def test_assess_command_writes_neutralised_xlsx_and_csv(hostile_province, tmp_pa
 
     month = timezone.localdate().replace(day=1)
     xlsx, csv_path = tmp_path / "a.xlsx", tmp_path / "a.csv"
-    call_command("assess", "--month", f"{month:%Y-%m}", "--xlsx", str(xlsx), "--csv", str(csv_path), stdout=io.StringIO())
+    call_command(
+        "assess", "--month", f"{month:%Y-%m}", "--xlsx", str(xlsx), "--csv", str(csv_path), stdout=io.StringIO()
+    )
     workbook = openpyxl.load_workbook(xlsx)
     cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row if c.value is not None]
     assert_safe(cells, "assess xlsx")

@@ -53,9 +53,11 @@ async def test_every_hostile_chat_frame_gets_an_error_and_the_socket_stays_open(
             error = await receive_until(chat, "error")
             assert error["code"] in {"bad_frame", "invalid"}, text[:60]
             assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), error
-        for text in ['{"type":"read","conversation":1,"seq":' + str(10**30) + "}",
-                     '{"type":"take","conversation":' + str(10**30) + "}",
-                     '{"type":"message","conversation":' + str(conversation.id) + ',"client_id":"d","body":"\\ud800"}']:
+        for text in [
+            '{"type":"read","conversation":1,"seq":' + str(10**30) + "}",
+            '{"type":"take","conversation":' + str(10**30) + "}",
+            '{"type":"message","conversation":' + str(conversation.id) + ',"client_id":"d","body":"\\ud800"}',
+        ]:
             await desk.send_to(text_data=text)
             error = await receive_until(desk, "error")
             assert error["code"] in {"bad_frame", "invalid"}, text[:60]
@@ -63,7 +65,9 @@ async def test_every_hostile_chat_frame_gets_an_error_and_the_socket_stays_open(
         await chat.send_json_to({"type": "message", "client_id": "ok-1", "body": "驾驶证要不要年检？"})
         ack = await receive_until(chat, "ack")
         assert ack["client_id"] == "ok-1"
-        bodies = await sync_to_async(lambda: list(Message.objects.filter(conversation=conversation).values_list("body", flat=True)))()
+        bodies = await sync_to_async(
+            lambda: list(Message.objects.filter(conversation=conversation).values_list("body", flat=True))
+        )()
         assert not any("\x00" in body or "\ud800" in body for body in bodies)
     finally:
         await chat.disconnect()
@@ -74,7 +78,12 @@ def test_json_endpoints_answer_400_in_chinese(client: Client):
     window = factories.window(factories.department(name="省公安厅"), name="交通车管")
     officer = factories.officer(window)
     client.force_login(officer)
-    for body in ['{"conversation":"\\ud800"}', '{"conversation":1,"note":"\\u0000"}', NESTED, '{"conversation":' + str(10**30) + "}"]:
+    for body in [
+        '{"conversation":"\\ud800"}',
+        '{"conversation":1,"note":"\\u0000"}',
+        NESTED,
+        '{"conversation":' + str(10**30) + "}",
+    ]:
         response = client.post("/desk/cases/api/escalate/", data=body, content_type="application/json")
         assert response.status_code == 400, body[:40]
         assert any("\u4e00" <= ch <= "\u9fff" for ch in response.json()["error"])
@@ -87,4 +96,3 @@ def test_query_strings_and_forms_with_nul_answer_400_in_chinese(client: Client):
     assert response.status_code == 400 and "字符" in response.content.decode()
     response = client.post("/accounts/login/", {"username": "a\x00", "password": "x"})
     assert response.status_code == 400
-

@@ -1,5 +1,6 @@
 """Controls: login lockout per (username, address) on both logins, visible and liftable in the admin;
 a TOTP second factor for staff with QR enrolment and recovery codes; the demo password in production."""
+
 import io
 import re
 import time

@@ -1,4 +1,5 @@
 """Control: a websocket opens only from one of the site's own origins: scheme, host and port."""
+
 import pytest
 from channels.testing import WebsocketCommunicator
 
@@ -31,14 +32,17 @@ def test_same_origin_and_trusted_origins_pass(site):
     assert origin_allowed(scope("https://localhost:8443", host="localhost:8443", scheme="ws", proto="https"))
 
 
-@pytest.mark.parametrize("origin", [
-    "http://duty.example.gov",          # the right host over plain HTTP
-    "https://duty.example.gov:8443",    # another port of the same host
-    "https://evil.example.com",
-    "https://duty.example.gov.evil.example.com",
-    "null",
-    "",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://duty.example.gov",  # the right host over plain HTTP
+        "https://duty.example.gov:8443",  # another port of the same host
+        "https://evil.example.com",
+        "https://duty.example.gov.evil.example.com",
+        "null",
+        "",
+    ],
+)
 def test_other_schemes_ports_and_hosts_are_refused(site, origin):
     assert not origin_allowed(scope(origin))
 

@@ -1,5 +1,6 @@
 """Controls: refused sockets reach the client with their close code; ending a session closes its sockets;
 a desk follows its window assignments live."""
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.models import Session
@@ -101,8 +102,20 @@ def _deactivate(console: Client, officer) -> None:
     page = console.get(f"/admin/portal/user/{officer.pk}/change/")
     assert page.status_code == 200
     form = page.context["adminform"].form
-    data = {name: form.initial.get(name) for name in ("username", "role", "display_name", "phone", "first_name",
-                                                       "last_name", "email", "last_login", "date_joined")}
+    data = {
+        name: form.initial.get(name)
+        for name in (
+            "username",
+            "role",
+            "display_name",
+            "phone",
+            "first_name",
+            "last_name",
+            "email",
+            "last_login",
+            "date_joined",
+        )
+    }
     data = {key: ("" if value is None else value) for key, value in data.items()}
     data.update({"is_active": "", "is_staff": "", "_save": "保存"})
     if data["last_login"]:
@@ -149,7 +162,9 @@ async def test_desk_follows_window_removal_live(close_consumer_connections):
     assert [w["id"] for w in state["windows"]] == [window.id]
     # A new question at the old window reaches the desk no more.
     await sync_to_async(actions.acknowledge_statement)(conversation=conversation, citizen=asker)
-    await sync_to_async(actions.send_message)(conversation=conversation, sender=asker, body="户口迁移？", client_id="q1")
+    await sync_to_async(actions.send_message)(
+        conversation=conversation, sender=asker, body="户口迁移？", client_id="q1"
+    )
     await desk.send_json_to({"type": "heartbeat"})
     frames = []
     while True:

@@ -1,4 +1,5 @@
 """Control: ending a session closes the user's sockets in every daphne process (Redis channel layer)."""
+
 import asyncio
 import json
 import time

@@ -30,7 +30,9 @@ class ProviderStub:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                stub.requests.append({"path": self.path, "headers": dict(self.headers), "body": self.rfile.read(length)})
+                stub.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": self.rfile.read(length)}
+                )
                 status, body = stub.answers.pop(0) if len(stub.answers) > 1 else stub.answers[0]
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -101,8 +103,15 @@ def tencent_ok(code="Ok", message="send success"):
     return {
         "Response": {
             "SendStatusSet": [
-                {"SerialNo": "2028:1", "PhoneNumber": "+8613800138000", "Fee": 1, "SessionContext": "",
-                 "Code": code, "Message": message, "IsoCode": "CN"}
+                {
+                    "SerialNo": "2028:1",
+                    "PhoneNumber": "+8613800138000",
+                    "Fee": 1,
+                    "SessionContext": "",
+                    "Code": code,
+                    "Message": message,
+                    "IsoCode": "CN",
+                }
             ],
             "RequestId": "T-1",
         }

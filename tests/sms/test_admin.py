@@ -1,4 +1,5 @@
 """短信发送记录 in the admin: the information center reads the outbox; nobody edits it; no full numbers."""
+
 import pytest
 from django.urls import reverse
 

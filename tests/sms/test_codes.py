@@ -1,4 +1,5 @@
 """Verification codes: 6 digits, 5 minutes, hashed, one a minute, ten a day, five wrong tries, no enumeration."""
+
 import datetime
 
 import pytest
@@ -58,7 +59,9 @@ def test_ten_codes_a_day_per_number():
     for n in range(10):
         ask(address=f"10.0.1.{n}")
         age_codes()
-    with pytest.raises(CodeError, match="这个手机号今天获取验证码的次数已达上限（10 次）。请在 \\d+ 小时后再试") as refused:
+    with pytest.raises(
+        CodeError, match="这个手机号今天获取验证码的次数已达上限（10 次）。请在 \\d+ 小时后再试"
+    ) as refused:
         ask(address="10.0.2.1")
     assert refused.value.code == "limit"
     assert SmsMessage.objects.count() == 10

@@ -1,5 +1,6 @@
 """Several processes drain one outbox: each text goes out once (PostgreSQL: SKIP LOCKED); a sender that died
 mid-send leaves its rows to the others after the lease."""
+
 import datetime
 import threading
 import time

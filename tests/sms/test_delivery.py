@@ -1,5 +1,6 @@
 """The outbox: queued after commit, sent off the request, retried with back-off, failures visible; each
 provider backend against a local server that plays its API."""
+
 import datetime
 import json
 import logging
@@ -62,7 +63,9 @@ def test_aliyun_sends_template_and_params(aliyun):
     assert headers["x-acs-action"] == "SendSms" and headers["x-acs-version"] == "2017-05-25"
     assert headers["authorization"].startswith("ACS3-HMAC-SHA256 Credential=test-key,")
     message.refresh_from_db()
-    assert message.status == SmsStatus.SENT and message.provider_id == "900001^0" and message.provider_answer == "OK: OK"
+    assert (
+        message.status == SmsStatus.SENT and message.provider_id == "900001^0" and message.provider_answer == "OK: OK"
+    )
     assert "246810" not in message.text and "******" in message.text  # a delivered code leaves the record
     assert message.params == {"code": "******"} and message.phone == ""
 
@@ -78,7 +81,9 @@ def test_aliyun_business_refusal_fails_at_once(aliyun):
 
 def test_provider_down_is_retried_with_back_off_then_failed(aliyun):
     aliyun.answers = [(503, {"Code": "ServiceUnavailable", "Message": "服务暂不可用", "RequestId": "R-3"})]
-    message = queue_sms(phone=PHONE, template=Template.NOTICE_CASE, params={"number": "ZWT1", "state": "已受理", "link": "x"})
+    message = queue_sms(
+        phone=PHONE, template=Template.NOTICE_CASE, params={"number": "ZWT1", "state": "已受理", "link": "x"}
+    )
     for attempt in range(1, MAX_ATTEMPTS):
         before = timezone.now()
         assert deliver_due() == 1
@@ -134,7 +139,9 @@ def test_missing_template_id_is_a_visible_failure(aliyun, monkeypatch):
 
 def test_tencent_sends_template_and_numbered_params(tencent):
     message = queue_sms(
-        phone=PHONE, template=Template.NOTICE_CASE, params={"number": "ZWT20261129001", "state": "已受理", "link": "https://z/l"}
+        phone=PHONE,
+        template=Template.NOTICE_CASE,
+        params={"number": "ZWT20261129001", "state": "已受理", "link": "https://z/l"},
     )
     deliver_due()
     request = tencent.requests[-1]

@@ -1,5 +1,6 @@
 """In Chromium: a citizen leaves an offline question (留言); an officer answers it from the desk in three lines;
 the citizen gets exactly one SMS notice (outbox of the live server), without the answer's words."""
+
 import json
 import uuid
 

@@ -1,4 +1,5 @@
 """SMS notices: one short text after commit when an answer arrives; never the body; one an hour; opt-out."""
+
 import datetime
 
 import pytest
@@ -90,7 +91,9 @@ def test_citizen_who_switched_notices_off_gets_none(case, handler, citizen, djan
     assert len(notices()) == 1
 
 
-def test_offline_question_answered_in_ten_lines_sends_one_text(conversation, citizen, django_capture_on_commit_callbacks):
+def test_offline_question_answered_in_ten_lines_sends_one_text(
+    conversation, citizen, django_capture_on_commit_callbacks
+):
     for _ in range(10):
         with django_capture_on_commit_callbacks(execute=True):
             notify_offline_answered(conversation=conversation)
@@ -107,12 +110,16 @@ def test_the_officers_first_answer_to_an_offline_question_sends_one_notice(
 
     conversation = chat_actions.open_conversation(citizen=citizen, window=window)
     with django_capture_on_commit_callbacks(execute=True):
-        chat_actions.send_message(conversation=conversation, sender=citizen, body="户口迁移要带什么材料？", client_id="q")
+        chat_actions.send_message(
+            conversation=conversation, sender=citizen, body="户口迁移要带什么材料？", client_id="q"
+        )
     conversation.refresh_from_db()
     assert conversation.is_offline_question and notices() == []  # nobody on duty: a 留言, no text yet
     for n in range(3):
         with django_capture_on_commit_callbacks(execute=True):
-            chat_actions.send_message(conversation=conversation, sender=officer, body=f"{REPLY}（{n}）", client_id=f"a{n}")
+            chat_actions.send_message(
+                conversation=conversation, sender=officer, body=f"{REPLY}（{n}）", client_id=f"a{n}"
+            )
     [notice] = notices()
     assert notice.subject == f"conversation:{conversation.pk}" and REPLY not in notice.text
 
@@ -123,7 +130,9 @@ def test_a_question_answered_live_sends_no_notice(window, citizen, officer, djan
     chat_actions.desk_connected(officer=officer, channel_name="desk-1")
     conversation = chat_actions.open_conversation(citizen=citizen, window=window)
     with django_capture_on_commit_callbacks(execute=True):
-        chat_actions.send_message(conversation=conversation, sender=citizen, body="户口迁移要带什么材料？", client_id="q")
+        chat_actions.send_message(
+            conversation=conversation, sender=citizen, body="户口迁移要带什么材料？", client_id="q"
+        )
         chat_actions.take_conversation(officer=officer, conversation=conversation)
         chat_actions.send_message(conversation=conversation, sender=officer, body=REPLY, client_id="a")
     conversation.refresh_from_db()

@@ -7,6 +7,7 @@ time). Tests, templates, static files, docs, benchmarks and deploy/ are left out
 the template. Tests copy a
 template; they never write to it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,20 @@ from deploy.processes import PROJECT_DIR
 CACHE_DIR = PROJECT_DIR / "var" / "test-cache"
 # Top-level entries that do not change what migrate and seed_demo write.
 IGNORED = {
-    ".ci", ".git", ".pytest_cache", ".venv", "bench", "deploy", "docs", "node_modules", "screenshots",
-    "static", "staticfiles", "templates", "tests", "var",
+    ".ci",
+    ".git",
+    ".pytest_cache",
+    ".venv",
+    "bench",
+    "deploy",
+    "docs",
+    "node_modules",
+    "screenshots",
+    "static",
+    "staticfiles",
+    "templates",
+    "tests",
+    "var",
 }
 # Of the files at the top, these two (not the Makefile, pytest.ini, README, the dev database).
 TOP_LEVEL_FILES = {"manage.py", "requirements.txt"}
@@ -68,8 +81,9 @@ def _checkpoint(path: Path) -> None:
             os.unlink(f"{path}-wal")
 
 
-def cached_template(kind: str, build: Callable[[Path], None], *, key: str | None = None,
-                    progress: Callable[[str], None] | None = None) -> Path:
+def cached_template(
+    kind: str, build: Callable[[Path], None], *, key: str | None = None, progress: Callable[[str], None] | None = None
+) -> Path:
     """Return var/test-cache/KIND-FINGERPRINT.sqlite3, calling ``build(path)`` to make it when it is missing.
 
     A lock makes concurrent runs (pytest-xdist workers, two terminals) build it once; the file appears

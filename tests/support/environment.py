@@ -4,6 +4,7 @@ pytest-django reads the Django settings in its ``pytest_load_initial_conftests``
 pytest imports tests/conftest.py, so a variable set in conftest comes too late for settings.py. A ``-p``
 plugin is imported earlier, while pytest parses its arguments.
 """
+
 import os
 
 # MD5 instead of PBKDF2: creating and logging in users is the slowest part of many tests otherwise.

@@ -1,4 +1,5 @@
 """Expire desks whose heartbeats stopped and send busy notices; for cron when no page is open to do it."""
+
 from django.core.management.base import BaseCommand
 
 from chat import actions

@@ -1,4 +1,5 @@
 """Bring faq/fixtures/faq_demo_vectors.npz up to date with the demo FAQ and the embedding model."""
+
 import os
 
 from django.core.management.base import BaseCommand, CommandError

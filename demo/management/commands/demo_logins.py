@@ -1,4 +1,5 @@
 """Print the demo logins as a small table: role, username, password and the page to open."""
+
 from django.core.management.base import BaseCommand
 
 from demo import demo_data

@@ -30,6 +30,7 @@ from portal.models import Role, User
 
 FAQ_DEMO_FILE = faq_vectors.FAQ_DEMO_FILE
 
+
 class Command(BaseCommand):
     help = "载入演示数据：工作日历、16 个省级部门及其窗口、演示账号、常用回复和常见问题（可重复运行）。"
 
@@ -44,7 +45,9 @@ class Command(BaseCommand):
         if history_days < 0 or scale < 1:
             raise CommandError("--history-days 不能为负数，--scale 至少为 1")
         if not settings.DEBUG and not options.get("force"):
-            raise CommandError("DEBUG=0：这是生产配置，演示账号的密码是公开的。确需载入请加 --force，并在上线前修改或停用演示账号。")
+            raise CommandError(
+                "DEBUG=0：这是生产配置，演示账号的密码是公开的。确需载入请加 --force，并在上线前修改或停用演示账号。"
+            )
         years = seed_calendar_from_package()
         self.stdout.write(f"工作日历：新载入 {len(years)} 个年份，共 {CalendarYear.objects.count()} 个年份已录入")
 

@@ -1,4 +1,5 @@
 """Measure the search on labelled queries: recall@1, recall@k, MRR and latency."""
+
 import json
 import time
 

@@ -1,4 +1,5 @@
 """Import FAQ entries from a JSON Lines file (the format of shared/eval/faq_corpus.jsonl)."""
+
 import os
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,4 +1,5 @@
 """Rebuild the search index of every FAQ entry: lexical terms and sentence vectors."""
+
 import os
 
 from django.core.management.base import BaseCommand
@@ -13,9 +14,7 @@ class Command(BaseCommand):
     help = "重建常见问题检索索引（分词与语义向量），并把已答复的已结束会话存为仅本部门可见的历史答复。"
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--no-archive", action="store_true", help="不收录已答复会话（默认收录尚未收录的会话）"
-        )
+        parser.add_argument("--no-archive", action="store_true", help="不收录已答复会话（默认收录尚未收录的会话）")
 
     def execute(self, *args, **options):
         # Batches embed in parallel across texts, unlike single queries: use every core here.

@@ -2,6 +2,7 @@
 
 Any other period: --from 2026-10-01 --to 2026-10-15 instead of --month.
 """
+
 import time
 from pathlib import Path
 
@@ -19,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--month", help="考核月份 YYYY-MM，默认上个月")
-        parser.add_argument("--from", dest="first", help="自定义期间的开始日期 YYYY-MM-DD（与 --to 一起使用，代替 --month）")
+        parser.add_argument(
+            "--from", dest="first", help="自定义期间的开始日期 YYYY-MM-DD（与 --to 一起使用，代替 --month）"
+        )
         parser.add_argument("--to", dest="last", help="自定义期间的结束日期 YYYY-MM-DD（含当天）")
         parser.add_argument("--xlsx", help="写出 XLSX 文件的路径")
         parser.add_argument("--csv", help="写出 CSV 文件的路径（UTF-8，带 BOM，Excel 可直接打开）")
@@ -53,7 +56,10 @@ class Command(BaseCommand):
             Path(options["csv"]).write_text(exports.csv_text(report), encoding="utf-8-sig")
         written = time.perf_counter()
         record_audit(
-            actor=None, action=AuditAction.EXPORT_ASSESSMENT, object_type="考核表", object_id=period.first.strftime("%Y-%m") if period.is_month else f"{period.first}~{period.last}",
+            actor=None,
+            action=AuditAction.EXPORT_ASSESSMENT,
+            object_type="考核表",
+            object_id=period.first.strftime("%Y-%m") if period.is_month else f"{period.first}~{period.last}",
             summary=f"命令行导出{period.label}考核表：{'、'.join(str(t) for t in targets)}",
         )
         self.stdout.write(

@@ -1,4 +1,5 @@
 """python manage.py purge_expired [--days N] [--dry-run]"""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
