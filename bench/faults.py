@@ -200,6 +200,7 @@ async def drill_offline(setup, chats: Chats, args) -> dict:
     back = time.monotonic()
     await citizen.open()
     await citizen.resume()
+
     def missing():
         return [
             c
