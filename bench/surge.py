@@ -175,7 +175,7 @@ class Socket:
         self.ws = await websockets.connect(
             self.url.replace("http://", "ws://") + self.path,
             additional_headers={"Cookie": f"sessionid={self.session}"},
-            origin=self.url.replace("127.0.0.1", "localhost"),
+            origin=self.url,  # the Origin check compares scheme, host and port with the site
             open_timeout=60,
             ping_interval=None,
             compression=None,

@@ -85,6 +85,7 @@ class ConversationAdmin(ReadOnlyAdmin):
                     "busy_notice_sent_at",
                     "closed_at",
                     "closed_by",
+                    "ticket",
                     "last_seq",
                     "last_message_at",
                     "citizen_read_seq",

@@ -37,7 +37,7 @@ def test_the_shipped_vectors_cover_the_demo_faq():
 def test_seed_demo_takes_every_vector_from_the_file_and_they_are_the_models(model):
     before = model.computed
     out = io.StringIO()
-    call_command("seed_demo", stdout=out, stderr=out)
+    call_command("seed_demo", "--force", stdout=out, stderr=out)
 
     assert model.computed == before, "seed_demo ran the model although the shipped file has every vector"
     assert "现算" not in out.getvalue()

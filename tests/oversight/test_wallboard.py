@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from chat import actions, store
+from chat import actions, loop_connection
 from chat.models import Conversation, Status
 from oversight import wallboard
 from oversight.models import AuditLog
@@ -102,7 +102,7 @@ async def test_wallboard_updates_when_a_citizen_queues_and_refuses_officers():
         await desk.disconnect()
     finally:
         await database_sync_to_async(connections.close_all)()
-        await store.close_connections()
+        await loop_connection.close_connections()
 
 
 def test_long_wait_and_overdue_backlog_go_first_and_are_flagged(db, settings):

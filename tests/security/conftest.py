@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.test import Client
 
-from chat import store
+from chat import loop_connection
 from portal.asgi import application
 
 
@@ -23,7 +23,7 @@ async def close_consumer_connections():
     """Close the connections the consumers keep, so the test database can be dropped."""
     yield
     await database_sync_to_async(connections.close_all)()
-    await store.close_connections()
+    await loop_connection.close_connections()
 
 
 @sync_to_async
