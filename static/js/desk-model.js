@@ -109,6 +109,15 @@ export function countIncoming(state, id, { looking }) {
   return c.unread;
 }
 
+// The citizen arrived on or left the chat page (citizen_presence): return the conversation when this
+// changed what the desk shows, else null.
+export function setCitizenOnline(state, id, online) {
+  const c = findConversation(state, id);
+  if (!c || c.citizen_online === online) return null;
+  c.citizen_online = online;
+  return c;
+}
+
 export function markSeen(state, id) {
   const c = findConversation(state, id);
   const had = c ? c.unread || 0 : 0;
