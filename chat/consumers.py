@@ -464,7 +464,7 @@ class DeskConsumer(BaseConsumer):
         await self.send_json(await database_sync_to_async(desk_state.desk_state)(self.user))
 
     async def conversation_taken(self, event):
-        await self.send_json({"type": "taken", "conversation": event["conversation"]})
+        await self.send_json({"type": "taken", "conversation": event["conversation"], "left": event.get("left", False)})
 
     async def queue_changed(self, event):
         """Forward the window's queue, at most once per QUEUE_EVERY_SECONDS per window: the latest wins.

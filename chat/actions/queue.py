@@ -217,7 +217,8 @@ def transfer_conversation(*, conversation: Conversation, officer, to_window: Win
         )
     conversation.save(update_fields=fields)
     add_system_line(conversation, text)
-    send_event_on_commit(old_groups, "conversation.taken", {"conversation": conversation.id})
+    # left: gone from these desks, the transferring officer's own chat included.
+    send_event_on_commit(old_groups, "conversation.taken", {"conversation": conversation.id, "left": True})
     # The receiving desks see the internal note at once, as their snapshot would show it.
     publish_conversation(conversation, for_desks={"transfer_note": transfer_note(transfer)})
     if conversation.status == Status.QUEUED:

@@ -71,10 +71,11 @@ export function applyConversation(state, payload, me) {
   return { list: target, isNew: before === null };
 }
 
-// Drop a conversation that another desk took or that left the window (conversation.taken).
-export function removeTaken(state, id, me) {
+// Drop a conversation that another desk took or that left the window (conversation.taken; `left`:
+// transferred away, so it leaves this officer's own chats too).
+export function removeTaken(state, id, me, { left = false } = {}) {
   const c = findConversation(state, id);
-  if (!c || (c.status === "active" && c.officer === me)) return;
+  if (!c || (!left && c.status === "active" && c.officer === me)) return;
   for (const name of ["queue", "backlog", "chats"]) state[name] = state[name].filter((item) => item.id !== id);
   // Taken by this officer, it comes back at once with its new state: keep its unread count and its
   // transfer note (a chat transferred in and assigned at once) for then.

@@ -324,7 +324,7 @@ const socket = new LiveSocket("/ws/desk/", {
         break;
       case "taken": {
         const id = frame.conversation;
-        removeTaken(state, id, me);
+        removeTaken(state, id, me, { left: frame.left });
         renderLists();
         // Taken by this officer, the conversation comes back at once as one of "进行中"; taken by
         // someone else (or transferred away), it does not.

@@ -168,3 +168,16 @@ console.log(JSON.stringify({first, again, unknown, shown: s.chats.find(c => c.id
 """
     )
     assert out == {"first": True, "again": False, "unknown": None, "shown": False}
+
+
+def test_a_chat_transferred_away_leaves_the_officers_own_chats():
+    out = run(
+        SETUP
+        + """
+m.removeTaken(s, 2, me);                 // taken by this officer: it stays
+const kept = s.chats.map(c => c.id);
+m.removeTaken(s, 2, me, {left: true});   // transferred to another window: it goes
+console.log(JSON.stringify({kept, after: s.chats.map(c => c.id)}));
+"""
+    )
+    assert out == {"kept": [2, 3], "after": [3]}

@@ -138,6 +138,7 @@ def test_a_chat_transferred_into_an_open_desk_shows_its_whole_history(new_page, 
     desk.click("#transfer-form button[type=submit]")
     item = colleague.locator("#desk .desk-item-button", has_text="外省")
     expect(item).to_have_count(1)
+    expect(desk.locator("#desk .desk-item-button", has_text="外省")).to_have_count(0)  # gone from the sender
     expect(item.locator(".citizen-presence")).to_have_text("在页面上")
     item.click()
     for text in ["户口迁移需要什么材料？", "是从外省迁入"]:
