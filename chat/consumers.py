@@ -31,6 +31,8 @@ CLOSE_IDLE = 4408
 # Keepalives are answered at once; the housekeeping they trigger runs at most this often per process
 # (and, through the shared cache, at most once per 5 s across all processes).
 SWEEP_EVERY_SECONDS = 5
+# A chat page's pings refresh its "on the page" time at most this often (citizen_seen).
+SEEN_EVERY_SECONDS = 20
 # A desk hears its windows' queue lists at most this often (the latest one; the first at once).
 QUEUE_EVERY_SECONDS = 0.5
 _last_sweep = 0.0
@@ -233,6 +235,10 @@ class ChatConsumer(BaseConsumer):
         await self.follow_queue(conversation_payload(self.conversation))
         await self.accept()
         self.watch_idle()
+        await database_sync_to_async(actions.citizen_connected)(
+            conversation=self.conversation, channel_name=self.channel_name
+        )
+        self.seen_at = time.monotonic()
 
     async def disconnect(self, code):
         self.stop_watching_idle()
@@ -241,6 +247,10 @@ class ChatConsumer(BaseConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if getattr(self, "window_id", None) is not None:
             await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
+        if hasattr(self, "seen_at"):
+            await database_sync_to_async(actions.citizen_disconnected)(
+                conversation=self.conversation, channel_name=self.channel_name
+            )
 
     async def follow_queue(self, conversation: dict) -> None:
         """Follow the queue of the conversation's window, with its ticket while it waits."""
@@ -305,6 +315,13 @@ class ChatConsumer(BaseConsumer):
     async def on_ping(self, frame):
         global _last_sweep
         await self.send_json({"type": "pong"})
+        # The page's 30 s keepalive says the citizen is still there; the extra pings the wait notice
+        # asks for need not write again.
+        if time.monotonic() - self.seen_at > SEEN_EVERY_SECONDS:
+            self.seen_at = time.monotonic()
+            await database_sync_to_async(actions.citizen_seen)(
+                conversation=self.conversation, channel_name=self.channel_name
+            )
         if time.monotonic() - _last_sweep > SWEEP_EVERY_SECONDS:
             _last_sweep = time.monotonic()
             await database_sync_to_async(actions.sweep)()
@@ -447,7 +464,7 @@ class DeskConsumer(BaseConsumer):
         await self.send_json(await database_sync_to_async(desk_state.desk_state)(self.user))
 
     async def conversation_taken(self, event):
-        await self.send_json({"type": "taken", "conversation": event["conversation"]})
+        await self.send_json({"type": "taken", "conversation": event["conversation"], "left": event.get("left", False)})
 
     async def queue_changed(self, event):
         """Forward the window's queue, at most once per QUEUE_EVERY_SECONDS per window: the latest wins.
@@ -477,3 +494,8 @@ class DeskConsumer(BaseConsumer):
 
     async def window_presence(self, event):
         await self.send_json({"type": "window_presence", "window": event["window"]})
+
+    async def citizen_presence(self, event):
+        await self.send_json(
+            {"type": "citizen_presence", "conversation": event["conversation"], "online": event["online"]}
+        )

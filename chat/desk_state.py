@@ -29,9 +29,14 @@ def _transfer_notes(conversation_ids: list[int]) -> dict[int, str]:
         .order_by("conversation_id", "-created_at")
     ):
         if transfer.conversation_id not in notes:
-            text = f"由 {transfer.from_window}（{transfer.by}）转来"
-            notes[transfer.conversation_id] = f"{text}：{transfer.note}" if transfer.note else text
+            notes[transfer.conversation_id] = transfer_note(transfer)
     return notes
+
+
+def transfer_note(transfer: Transfer) -> str:
+    """Return how the desk shows a transfer: "由 from（by）转来：note"."""
+    text = f"由 {transfer.from_window}（{transfer.by}）转来"
+    return f"{text}：{transfer.note}" if transfer.note else text
 
 
 # The desk lists this many waiting conversations (all windows together in the snapshot, per window in
@@ -40,14 +45,20 @@ QUEUE_LIMIT = 100
 
 
 def _lister(conversations: list):
-    """Return a function that turns one of the conversations into a desk list item (2 queries for all)."""
+    """Return a function that turns one of the conversations into a desk list item (3 queries for all)."""
     ids = [c.id for c in conversations]
     previews = _previews(ids)
     notes = _transfer_notes(ids)
+    on_page = selectors.citizens_on_page(ids)
 
     def item(conversation, **extra):
         payload = conversation_payload(conversation, preview=previews.get(conversation.id, ""))
-        return {**payload, "transfer_note": notes.get(conversation.id, ""), **extra}
+        return {
+            **payload,
+            "transfer_note": notes.get(conversation.id, ""),
+            "citizen_online": conversation.id in on_page,
+            **extra,
+        }
 
     return item
 

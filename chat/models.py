@@ -207,6 +207,22 @@ class DeskConnection(models.Model):
         verbose_name_plural = _("值班台连接")
 
 
+class CitizenConnection(models.Model):
+    """One open chat page (socket) of a citizen; the citizen is on the page while one was seen lately.
+
+    Kept in the database, not in a process: a conversation's tabs may sit on different daphne processes,
+    and a process that dies leaves its rows to go stale (selectors.citizen_cutoff) and be swept.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="citizen_connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("市民页面连接")
+        verbose_name_plural = _("市民页面连接")
+
+
 class PresenceInterval(models.Model):
     """A stretch of time an officer spent in one status; online-time figures are summed from these."""
 

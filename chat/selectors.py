@@ -14,6 +14,7 @@ from departments.models import Window
 
 from .models import (
     CannedReply,
+    CitizenConnection,
     Conversation,
     DeskConnection,
     Message,
@@ -29,6 +30,20 @@ AVAILABLE_STATUSES = (PresenceStatus.ONLINE, PresenceStatus.BUSY)
 def presence_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
     """Return the moment before which a desk heartbeat is too old to count."""
     return (now or timezone.now()) - datetime.timedelta(seconds=settings.PRESENCE_TIMEOUT_SECONDS)
+
+
+def citizen_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Return the moment before which a chat page's last sign of life is too old to count."""
+    return (now or timezone.now()) - datetime.timedelta(seconds=settings.CITIZEN_PRESENCE_SECONDS)
+
+
+def citizens_on_page(conversation_ids: Iterable[int], now: datetime.datetime | None = None) -> set[int]:
+    """Return the ids among the conversations whose citizen has a chat page open now (one query)."""
+    return set(
+        CitizenConnection.objects.filter(
+            conversation_id__in=list(conversation_ids), last_seen__gte=citizen_cutoff(now)
+        ).values_list("conversation_id", flat=True)
+    )
 
 
 def live_officer_ids(now: datetime.datetime | None = None) -> QuerySet:

@@ -259,6 +259,8 @@ QUEUE_BUSY_NOTICE_SECONDS = int(os.environ.get("QUEUE_BUSY_NOTICE_SECONDS", "120
 DEFAULT_DUTY_END = "17:00"
 # An officer whose desk sent no heartbeat for this long counts as offline.
 PRESENCE_TIMEOUT_SECONDS = int(os.environ.get("PRESENCE_TIMEOUT_SECONDS", "60"))
+# A citizen whose chat page sent nothing (its ping comes every 30 s) for this long has left the page.
+CITIZEN_PRESENCE_SECONDS = int(os.environ.get("CITIZEN_PRESENCE_SECONDS", "70"))
 CHAT_MESSAGE_MAX_LENGTH = 2000
 # A socket that sends nothing for this long is closed (the chat page pings every 30 s, the desk
 # heartbeats every 20 s, and both reconnect by themselves); 0 turns the check off.

@@ -3,8 +3,8 @@
 messages       send_message (the one message path), asend_message, typing, reads, system notices
 conversations  open, acknowledge the duty statement, classify, close, rate
 queue          waiting, offline questions (留言), assignment, take, transfer
-presence       desks, heartbeats and the officer's status
-housekeeping   stale desks, busy notices, deleting conversations past retention
+presence       desks, heartbeats and the officer's status; the citizen on the chat page
+housekeeping   stale desks and chat pages, busy notices, deleting conversations past retention
 """
 
 from .base import ChatError
@@ -15,7 +15,13 @@ from .conversations import (
     open_conversation,
     rate_conversation,
 )
-from .housekeeping import delete_conversations, expire_stale_desks, send_busy_notices, sweep
+from .housekeeping import (
+    delete_conversations,
+    expire_stale_citizen_pages,
+    expire_stale_desks,
+    send_busy_notices,
+    sweep,
+)
 from .messages import (
     RATE_LIMITED_TEXT,
     asend_message,
@@ -26,7 +32,15 @@ from .messages import (
     validate_body,
     validate_client_id,
 )
-from .presence import desk_connected, desk_disconnected, desk_heartbeat, set_status
+from .presence import (
+    citizen_connected,
+    citizen_disconnected,
+    citizen_seen,
+    desk_connected,
+    desk_disconnected,
+    desk_heartbeat,
+    set_status,
+)
 from .queue import take_conversation, take_next, transfer_conversation
 
 __all__ = [
@@ -34,12 +48,16 @@ __all__ = [
     "ChatError",
     "acknowledge_statement",
     "asend_message",
+    "citizen_connected",
+    "citizen_disconnected",
+    "citizen_seen",
     "classify_conversation",
     "close_conversation",
     "delete_conversations",
     "desk_connected",
     "desk_disconnected",
     "desk_heartbeat",
+    "expire_stale_citizen_pages",
     "expire_stale_desks",
     "mark_read",
     "notify_typing",

@@ -33,14 +33,23 @@ def audience(conversation: Conversation) -> list[str]:
     return groups
 
 
-def publish_conversation(conversation: Conversation, *, extra_groups: tuple[str, ...] = ()) -> None:
-    """Tell the conversation's audience its new state, with the citizen's latest question as preview."""
+def publish_conversation(
+    conversation: Conversation, *, extra_groups: tuple[str, ...] = (), for_desks: dict | None = None
+) -> None:
+    """Tell the conversation's audience its new state, with the citizen's latest question as preview
+    and whether the citizen is on the chat page.
+
+    for_desks: fields only officers may see (a transfer note); the citizen's pages get the state without them.
+    """
     preview = selectors.citizen_messages(conversation).order_by("-seq").values_list("body", flat=True).first() or ""
-    send_event_on_commit(
-        audience(conversation) + list(extra_groups),
-        "conversation.updated",
-        {"conversation": conversation_payload(conversation, preview=preview[:120])},
-    )
+    payload = conversation_payload(conversation, preview=preview[:120])
+    payload["citizen_online"] = bool(selectors.citizens_on_page([conversation.id]))
+    groups = audience(conversation) + list(extra_groups)
+    if not for_desks:
+        send_event_on_commit(groups, "conversation.updated", {"conversation": payload})
+        return
+    send_event_on_commit(groups[:1], "conversation.updated", {"conversation": payload})
+    send_event_on_commit(groups[1:], "conversation.updated", {"conversation": {**payload, **for_desks}})
 
 
 def add_message(conversation: Conversation, *, sender, sender_kind: str, body: str, client_id: str = "") -> Message:

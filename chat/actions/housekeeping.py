@@ -1,4 +1,4 @@
-"""Housekeeping: stale desks, busy notices, and deleting conversations past retention."""
+"""Housekeeping: stale desks and chat pages, busy notices, and deleting conversations past retention."""
 
 import datetime
 from collections.abc import Iterable
@@ -13,9 +13,9 @@ from django.utils import timezone
 from departments.calendar import due_text
 
 from .. import selectors
-from ..models import Conversation, DeskConnection, Message, Status
+from ..models import CitizenConnection, Conversation, DeskConnection, Message, Status
 from .base import add_system_line, publish_conversation
-from .presence import sync_presence
+from .presence import publish_citizen_presence, sync_presence
 from .queue import BUSY_NOTICE, make_offline_question
 
 
@@ -29,6 +29,21 @@ def expire_stale_desks(*, now: datetime.datetime | None = None) -> int:
     for officer in get_user_model().objects.filter(id__in=list(last_seen)):
         sync_presence(officer, now, ended_at=last_seen[officer.id])
     return len(last_seen)
+
+
+@transaction.atomic
+def expire_stale_citizen_pages(*, now: datetime.datetime | None = None) -> int:
+    """Drop chat pages that stopped pinging (their process died); tell the desks whose citizen left."""
+    now = now or timezone.now()
+    stale = CitizenConnection.objects.filter(last_seen__lt=selectors.citizen_cutoff(now))
+    conversation_ids = set(stale.values_list("conversation_id", flat=True))
+    if not conversation_ids:
+        return 0
+    stale.delete()
+    left = conversation_ids - selectors.citizens_on_page(conversation_ids, now)
+    for conversation in Conversation.objects.filter(id__in=left).only("id", "officer_id", "window_id"):
+        publish_citizen_presence(conversation, False)
+    return len(left)
 
 
 @transaction.atomic
@@ -55,6 +70,7 @@ def sweep(*, min_interval: int = 5) -> None:
     if not cache.add("chat:sweep", 1, timeout=min_interval):
         return
     expire_stale_desks()
+    expire_stale_citizen_pages()
     send_busy_notices()
 
 

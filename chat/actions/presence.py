@@ -1,4 +1,5 @@
-"""Officers' presence (在线/忙碌/离开/离线): desks, heartbeats, the chosen status and the recorded intervals."""
+"""Presence: officers' (在线/忙碌/离开/离线: desks, heartbeats, the chosen status and the recorded intervals),
+and whether a citizen is still on the chat page (在页面上/已离开), which their conversation's desks are told."""
 
 import datetime
 
@@ -7,8 +8,8 @@ from django.utils import timezone
 
 from .. import selectors
 from ..events import send_event_on_commit, user_group, window_group
-from ..models import DeskConnection, OfficerPresence, PresenceInterval, PresenceStatus
-from .base import ChatError
+from ..models import CitizenConnection, Conversation, DeskConnection, OfficerPresence, PresenceInterval, PresenceStatus
+from .base import ChatError, audience, lock_conversation
 from .queue import offer_queue
 
 
@@ -73,3 +74,42 @@ def set_status(*, officer, status) -> OfficerPresence:
     presence.save(update_fields=["chosen_status"])
     sync_presence(officer, timezone.now())
     return OfficerPresence.objects.get(officer=officer)
+
+
+def publish_citizen_presence(conversation: Conversation, online: bool) -> None:
+    """Tell the desks that follow the conversation whether its citizen is on the chat page."""
+    # The desks only: the conversation group is the citizen's own pages.
+    send_event_on_commit(
+        audience(conversation)[1:], "citizen.presence", {"conversation": conversation.id, "online": online}
+    )
+
+
+@transaction.atomic
+def citizen_connected(*, conversation: Conversation, channel_name: str) -> None:
+    """Record a chat page (socket) of the citizen; the desks hear when the citizen arrives on the page."""
+    # The row lock orders the tabs of one conversation, so "arrived" and "left" are each told once.
+    conversation = lock_conversation(conversation)
+    was_on_page = bool(selectors.citizens_on_page([conversation.id]))
+    CitizenConnection.objects.update_or_create(
+        channel_name=channel_name, defaults={"conversation": conversation, "last_seen": timezone.now()}
+    )
+    if not was_on_page:
+        publish_citizen_presence(conversation, True)
+
+
+def citizen_seen(*, conversation: Conversation, channel_name: str) -> None:
+    """Record that a chat page is still open (its ping); one UPDATE unless the page had gone stale."""
+    now = timezone.now()
+    fresh = CitizenConnection.objects.filter(channel_name=channel_name, last_seen__gte=selectors.citizen_cutoff(now))
+    if not fresh.update(last_seen=now):
+        citizen_connected(conversation=conversation, channel_name=channel_name)
+
+
+@transaction.atomic
+def citizen_disconnected(*, conversation: Conversation, channel_name: str) -> None:
+    """Forget a chat page that closed; the desks hear when the citizen's last page is gone."""
+    conversation = lock_conversation(conversation)
+    was_on_page = bool(selectors.citizens_on_page([conversation.id]))
+    CitizenConnection.objects.filter(channel_name=channel_name).delete()
+    if was_on_page and not selectors.citizens_on_page([conversation.id]):
+        publish_citizen_presence(conversation, False)

@@ -14,7 +14,7 @@ from departments.calendar import due_moment, due_text
 from departments.models import Window
 
 from .. import selectors
-from ..desk_state import QUEUE_LIMIT, desk_queue_items
+from ..desk_state import QUEUE_LIMIT, desk_queue_items, transfer_note
 from ..events import conversation_group, queue_group, send_built_on_commit, send_event_on_commit, window_group
 from ..models import Conversation, QueueCounter, Status, Transfer
 from .base import ChatError, add_system_line, audience, lock_conversation, publish_conversation
@@ -217,8 +217,10 @@ def transfer_conversation(*, conversation: Conversation, officer, to_window: Win
         )
     conversation.save(update_fields=fields)
     add_system_line(conversation, text)
-    send_event_on_commit(old_groups, "conversation.taken", {"conversation": conversation.id})
-    publish_conversation(conversation)
+    # left: gone from these desks, the transferring officer's own chat included.
+    send_event_on_commit(old_groups, "conversation.taken", {"conversation": conversation.id, "left": True})
+    # The receiving desks see the internal note at once, as their snapshot would show it.
+    publish_conversation(conversation, for_desks={"transfer_note": transfer_note(transfer)})
     if conversation.status == Status.QUEUED:
         offer_queue(to_window)
         publish_queue(to_window.id, arrived=conversation)

@@ -21,7 +21,7 @@ export function listFor(c, me) {
 }
 
 export function emptyState() {
-  return { queue: [], chats: [], backlog: [], closed: [], windows: [], canned_replies: [], pending: {} };
+  return { queue: [], chats: [], backlog: [], closed: [], windows: [], canned_replies: [], pending: {}, notes: {} };
 }
 
 export function findConversation(state, id) {
@@ -56,6 +56,8 @@ export function applyConversation(state, payload, me) {
   }
   for (const name of LISTS) state[name] = state[name].filter((item) => item.id !== payload.id);
   const target = listFor(merged, me);
+  if (!before && !merged.transfer_note && state.notes[payload.id]) merged.transfer_note = state.notes[payload.id];
+  delete state.notes[payload.id];
   if (!before && state.pending[payload.id]) {
     // Lines that came before the conversation did (a first question arrives before its conversation).
     merged.unread = (merged.unread || 0) + state.pending[payload.id];
@@ -69,19 +71,22 @@ export function applyConversation(state, payload, me) {
   return { list: target, isNew: before === null };
 }
 
-// Drop a conversation that another desk took or that left the window (conversation.taken).
-export function removeTaken(state, id, me) {
+// Drop a conversation that another desk took or that left the window (conversation.taken; `left`:
+// transferred away, so it leaves this officer's own chats too).
+export function removeTaken(state, id, me, { left = false } = {}) {
   const c = findConversation(state, id);
-  if (!c || (c.status === "active" && c.officer === me)) return;
+  if (!c || (!left && c.status === "active" && c.officer === me)) return;
   for (const name of ["queue", "backlog", "chats"]) state[name] = state[name].filter((item) => item.id !== id);
-  // Taken by this officer, it comes back at once with its new state: keep its unread count for then.
+  // Taken by this officer, it comes back at once with its new state: keep its unread count and its
+  // transfer note (a chat transferred in and assigned at once) for then.
   if (c.unread) state.pending[id] = c.unread;
+  if (c.transfer_note) state.notes[id] = c.transfer_note;
 }
 
 // Take a fresh snapshot from the server, keeping the unread counts the desk counted itself for the
 // items the server does not count (queue and backlog), and the latest lines it has seen.
 export function applySnapshot(state, snapshot) {
-  const next = { ...emptyState(), ...snapshot, pending: state.pending || {} };
+  const next = { ...emptyState(), ...snapshot, pending: state.pending || {}, notes: state.notes || {} };
   for (const name of LISTS) {
     next[name] = (snapshot[name] || []).map((c) => {
       const before = findConversation(state, c.id);
@@ -107,6 +112,15 @@ export function countIncoming(state, id, { looking }) {
   }
   c.unread = (c.unread || 0) + 1;
   return c.unread;
+}
+
+// The citizen arrived on or left the chat page (citizen_presence): return the conversation when this
+// changed what the desk shows, else null.
+export function setCitizenOnline(state, id, online) {
+  const c = findConversation(state, id);
+  if (!c || c.citizen_online === online) return null;
+  c.citizen_online = online;
+  return c;
 }
 
 export function markSeen(state, id) {

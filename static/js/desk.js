@@ -13,6 +13,7 @@ import {
   markSeen,
   neighbour,
   removeTaken,
+  setCitizenOnline,
   unreadTotal,
 } from "./desk-model.js";
 import { renderSimilar } from "./faq-desk.js";
@@ -61,6 +62,12 @@ function latestLine(c) {
   return c.preview || "（尚未提问）";
 }
 
+// Whether the citizen still has the chat page open; an ended chat does not say.
+function citizenPresence(c) {
+  if (c.status === "closed" || c.citizen_online === undefined) return null;
+  return el("span", { class: `citizen-presence${c.citizen_online ? " on" : ""}`, text: c.citizen_online ? "在页面上" : "已离开" });
+}
+
 function listItem(c, extra) {
   const when = c.last_message_at || c.queued_at;
   const badge = c.unread ? el("span", { class: "badge badge-alert", title: `${c.unread} 条未读`, text: String(c.unread) }) : null;
@@ -70,7 +77,13 @@ function listItem(c, extra) {
     el(
       "button",
       { type: "button", class: "desk-item-button", onclick: () => select(c.id), "data-conversation": c.id, "aria-current": selected === c.id ? "true" : null },
-      el("span", { class: "desk-item-title" }, el("span", { class: "desk-item-citizen", text: c.citizen }), el("span", { class: "desk-item-window", text: c.window_name })),
+      el(
+        "span",
+        { class: "desk-item-title" },
+        el("span", { class: "desk-item-citizen", text: c.citizen }),
+        el("span", { class: "desk-item-window", text: c.window_name }),
+        citizenPresence(c),
+      ),
       el("span", { class: "desk-item-side" }, when ? el("time", { class: "desk-item-time", datetime: when, text: timeOf(when) }) : null, badge),
       el("span", { class: "desk-item-preview", text: latestLine(c) }),
       extra,
@@ -311,7 +324,7 @@ const socket = new LiveSocket("/ws/desk/", {
         break;
       case "taken": {
         const id = frame.conversation;
-        removeTaken(state, id, me);
+        removeTaken(state, id, me, { left: frame.left });
         renderLists();
         // Taken by this officer, the conversation comes back at once as one of "进行中"; taken by
         // someone else (or transferred away), it does not.
@@ -333,6 +346,14 @@ const socket = new LiveSocket("/ws/desk/", {
       }
       case "window_presence":
         break;
+      case "citizen_presence": {
+        const c = setCitizenOnline(state, frame.conversation, frame.online);
+        if (c) {
+          renderLists();
+          if (c.status !== "closed") $("desk-announce").textContent = `${c.citizen}（${c.window_name}）${frame.online ? "回到了咨询页面" : "已离开咨询页面"}`;
+        }
+        break;
+      }
       case "presence":
         renderPresence(frame.status);
         break;

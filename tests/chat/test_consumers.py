@@ -1,6 +1,7 @@
 """The duty room's websockets, driven through the real ASGI application."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -8,9 +9,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
+from django.utils import timezone
 
-from chat import actions, loop_connection
-from chat.models import Conversation, Message
+from chat import actions, consumers, loop_connection
+from chat.models import CitizenConnection, Conversation, Message
 from portal.asgi import application
 from tests import factories
 
@@ -287,3 +289,86 @@ async def test_desk_message_to_a_bad_conversation_gets_an_error_and_the_desk_goe
     assert (await receive_until(desk, "state"))["type"] == "state"
     assert not await sync_to_async(Message.objects.filter(client_id="x").exists)()
     await desk.disconnect()
+
+
+async def test_desk_hears_whether_the_citizen_is_on_the_chat_page():
+    window, citizen, officer, conversation = await setup_chat()
+    desk, ok, _ = await connect("/ws/desk/", officer)
+    await desk.send_json_to({"type": "state"})
+    assert [c["citizen_online"] for c in (await receive_until(desk, "state"))["queue"]] in ([], [False])
+
+    first_tab, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    assert ok
+    arrived = await receive_until(desk, "citizen_presence")
+    assert arrived == {"type": "citizen_presence", "conversation": conversation.id, "online": True}
+    await first_tab.send_json_to({"type": "ack_statement"})
+    await first_tab.send_json_to({"type": "message", "client_id": "c-1", "body": "驾驶证怎么换领？"})
+    queued = await receive_until(desk, "conversation")
+    assert queued["conversation"]["citizen_online"] is True
+
+    # A second tab, then the first one closes: the citizen is still on the page, and the desk hears nothing.
+    second_tab, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await first_tab.disconnect()
+    await desk.send_json_to({"type": "state"})
+    state = await receive_until(desk, "state")
+    assert [(c["id"], c["citizen_online"]) for c in state["queue"] + state["chats"]] == [(conversation.id, True)]
+
+    await second_tab.disconnect()
+    left = await receive_until(desk, "citizen_presence")
+    assert left == {"type": "citizen_presence", "conversation": conversation.id, "online": False}
+    await desk.send_json_to({"type": "state"})
+    state = await receive_until(desk, "state")
+    assert [c["citizen_online"] for c in state["queue"] + state["chats"]] == [False]
+    await desk.disconnect()
+
+
+async def test_a_chat_page_whose_process_died_is_swept_as_left(monkeypatch):
+    monkeypatch.setattr(consumers, "SEEN_EVERY_SECONDS", 0)  # no 70 s wait for the next ping
+    window, citizen, officer, conversation = await setup_chat()
+    desk, ok, _ = await connect("/ws/desk/", officer)
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await receive_until(desk, "citizen_presence")
+    # The process holding the page dies: no disconnect, its row only stops being refreshed.
+    await sync_to_async(lambda: CitizenConnection.objects.update(last_seen=timezone.now() - timedelta(seconds=71)))()
+    await sync_to_async(actions.expire_stale_citizen_pages)()
+    left = await receive_until(desk, "citizen_presence")
+    assert left["online"] is False
+    # The page was alive after all: its next ping brings the citizen back.
+    await chat.send_json_to({"type": "ping"})
+    back = await receive_until(desk, "citizen_presence")
+    assert back["online"] is True
+    await chat.disconnect()
+    await desk.disconnect()
+
+
+async def test_a_desk_that_is_open_sees_the_transfer_note_of_a_chat_transferred_in():
+    window, citizen, officer, conversation = await setup_chat()
+    target = await sync_to_async(factories.window)()
+    receiver = await sync_to_async(factories.officer)(target)
+    await sync_to_async(actions.send_message)(conversation=conversation, sender=citizen, body="户口迁移", client_id="q")
+    sender_desk, ok, _ = await connect("/ws/desk/", officer)
+    receiving_desk, ok, _ = await connect("/ws/desk/", receiver)
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    await receive_until(sender_desk, "citizen_presence")
+    await sender_desk.send_json_to({"type": "take", "conversation": conversation.id})
+    await receive_until(sender_desk, "conversation")
+
+    await sender_desk.send_json_to(
+        {"type": "transfer", "conversation": conversation.id, "window": target.id, "note": "请户籍窗口接办"}
+    )
+    # The sender's desk hears "transferred" and that the chat left its own chats, in either order.
+    frames = []
+    while not {"taken", "transferred"} <= {f["type"] for f in frames} and len(frames) < 10:
+        frames.append(await sender_desk.receive_json_from(timeout=3))
+    assert {"type": "taken", "conversation": conversation.id, "left": True} in frames
+    arrived = await receive_until(receiving_desk, "conversation")
+    assert arrived["conversation"]["window"] == target.id
+    assert "请户籍窗口接办" in arrived["conversation"]["transfer_note"]
+    assert arrived["conversation"]["citizen_online"] is True
+    # The note is for officers: the citizen's page gets the new state without it.
+    seen_by_citizen = await receive_until(chat, "conversation")
+    while seen_by_citizen["conversation"]["window"] != target.id:  # the take came first
+        seen_by_citizen = await receive_until(chat, "conversation")
+    assert "transfer_note" not in seen_by_citizen["conversation"]
+    for communicator in (chat, receiving_desk, sender_desk):
+        await communicator.disconnect()

@@ -142,3 +142,42 @@ console.log(JSON.stringify({between, badge: s.chats.find(c => c.id === 9).unread
 """
     )
     assert out == {"between": 5, "badge": 1, "after": 6}
+
+
+def test_a_chat_transferred_in_and_assigned_at_once_keeps_its_transfer_note():
+    out = run(
+        SETUP
+        + """
+m.applyConversation(s, {id: 9, status: "queued", officer: null, window: 1, transfer_note: "由 甲（张三）转来：请接办"}, me);
+m.removeTaken(s, 9, me);
+m.applyConversation(s, {id: 9, status: "active", officer: me, window: 1}, me);
+console.log(JSON.stringify({note: s.chats.find(c => c.id === 9).transfer_note}));
+"""
+    )
+    assert out == {"note": "由 甲（张三）转来：请接办"}
+
+
+def test_the_citizen_leaving_the_page_changes_the_item_once():
+    out = run(
+        SETUP
+        + """
+const first = m.setCitizenOnline(s, 2, false) !== null;
+const again = m.setCitizenOnline(s, 2, false) !== null;
+const unknown = m.setCitizenOnline(s, 99, true);
+console.log(JSON.stringify({first, again, unknown, shown: s.chats.find(c => c.id === 2).citizen_online}));
+"""
+    )
+    assert out == {"first": True, "again": False, "unknown": None, "shown": False}
+
+
+def test_a_chat_transferred_away_leaves_the_officers_own_chats():
+    out = run(
+        SETUP
+        + """
+m.removeTaken(s, 2, me);                 // taken by this officer: it stays
+const kept = s.chats.map(c => c.id);
+m.removeTaken(s, 2, me, {left: true});   // transferred to another window: it goes
+console.log(JSON.stringify({kept, after: s.chats.map(c => c.id)}));
+"""
+    )
+    assert out == {"kept": [2, 3], "after": [3]}

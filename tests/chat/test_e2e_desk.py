@@ -68,6 +68,7 @@ def test_the_desk_never_hides_a_citizens_words_and_counts_truthfully(new_page, l
     login(desk, ids["officer"])
     expect(desk.locator("#presence")).to_have_text("在线")
     expect(desk.locator("#backlog .desk-item")).to_have_count(1)
+    expect(desk.locator("#backlog .citizen-presence")).to_have_text("在页面上")
     # A follow-up arrives live before the officer opens the item: both lines must show when it opens.
     say(first, "补充：我人在外地")
     expect(desk.locator("#backlog .badge-alert")).to_have_text("1")
@@ -133,13 +134,22 @@ def test_a_chat_transferred_into_an_open_desk_shows_its_whole_history(new_page, 
     desk.locator("#desk .desk-item-button", has_text="外省").click()
     desk.click("#transfer-box summary")
     desk.select_option("#transfer-window", str(ids["second"]))
+    desk.fill("#transfer-note-input", "外省迁入，请户籍窗口接办")
     desk.click("#transfer-form button[type=submit]")
     item = colleague.locator("#desk .desk-item-button", has_text="外省")
     expect(item).to_have_count(1)
+    expect(desk.locator("#desk .desk-item-button", has_text="外省")).to_have_count(0)  # gone from the sender
+    expect(item.locator(".citizen-presence")).to_have_text("在页面上")
     item.click()
     for text in ["户口迁移需要什么材料？", "是从外省迁入"]:
         expect(colleague.locator("#transcript .message-citizen", has_text=text)).to_have_count(1)
     expect(colleague.locator("#transcript")).to_contain_text("转至")
+    # The internal note shows at once, not only after the desk reconnects.
+    expect(colleague.locator("#transfer-note")).to_contain_text("外省迁入，请户籍窗口接办")
+    # The citizen leaves the chat page: the item says so, and a screen reader hears it politely.
+    citizen.goto("/")
+    expect(item.locator(".citizen-presence")).to_have_text("已离开")
+    expect(colleague.locator("#desk-announce")).to_contain_text("已离开咨询页面")
 
 
 def test_without_javascript_the_desk_says_it_needs_it(browser, live_server_url, live_manage):
