@@ -91,19 +91,40 @@ def percentiles(values: list[float]) -> dict:
 
 
 # Population ---------------------------------------------------------------------------------------
+def forged_session(user, now):
+    """Return an unsaved Session signed in as the user, as a login would leave it (Django set up first).
+
+    The benchmarks make thousands of clients at once; logging each one in would take minutes.
+    """
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    data = {
+        SESSION_KEY: str(user.pk),
+        BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        HASH_SESSION_KEY: user.get_session_auth_hash(),
+    }
+    return Session(
+        session_key=get_random_string(32),
+        session_data=SessionStore().encode(data),
+        expire_date=now + timezone.timedelta(days=2),
+    )
+
+
 def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
     """Create the population in this process (Django set up from the environment); return its ids and sessions."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.db import transaction
     from django.utils import timezone
-    from django.utils.crypto import get_random_string
 
     from chat.models import Conversation
     from departments.models import Department, Window
@@ -157,20 +178,10 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
             batch_size=batch,
         )
 
-        def session(user) -> Session:
-            data = {
-                SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                HASH_SESSION_KEY: user.get_session_auth_hash(),
-            }
-            return Session(
-                session_key=get_random_string(32),
-                session_data=SessionStore().encode(data),
-                expire_date=now + timezone.timedelta(days=2),
-            )
-
-        desk_sessions = Session.objects.bulk_create([session(u) for u in desk_users])
-        citizen_sessions = Session.objects.bulk_create([session(u) for u in citizen_users], batch_size=batch)
+        desk_sessions = Session.objects.bulk_create([forged_session(u, now) for u in desk_users])
+        citizen_sessions = Session.objects.bulk_create(
+            [forged_session(u, now) for u in citizen_users], batch_size=batch
+        )
     return {
         "officers": [{"id": u.id, "session": s.session_key} for u, s in zip(desk_users, desk_sessions)],
         "conversations": [

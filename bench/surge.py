@@ -38,7 +38,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from bench.common import Recorder, audit, loadavg, machine, percentiles  # noqa: E402
+from bench.common import Recorder, audit, forged_session, loadavg, machine, percentiles  # noqa: E402
 from bench.ws_load import BENCH_ENV, Embedded, cpu, stack_pids  # noqa: E402
 from deploy.stack import PYTHON, Stack, raise_nofile_limit  # noqa: E402
 
@@ -53,13 +53,11 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.db import transaction
     from django.utils import timezone
-    from django.utils.crypto import get_random_string
 
     from chat.models import Conversation
     from departments.models import Department, Window
@@ -91,20 +89,8 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
             [Conversation(citizen=c, window=window, queued_at=now) for c in citizen_users], batch_size=2000
         )
 
-        def session(user) -> Session:
-            data = {
-                SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                HASH_SESSION_KEY: user.get_session_auth_hash(),
-            }
-            return Session(
-                session_key=get_random_string(32),
-                session_data=SessionStore().encode(data),
-                expire_date=now + timezone.timedelta(days=2),
-            )
-
-        desk_sessions = Session.objects.bulk_create([session(u) for u in desk_users])
-        citizen_sessions = Session.objects.bulk_create([session(u) for u in citizen_users], batch_size=2000)
+        desk_sessions = Session.objects.bulk_create([forged_session(u, now) for u in desk_users])
+        citizen_sessions = Session.objects.bulk_create([forged_session(u, now) for u in citizen_users], batch_size=2000)
     return {
         "window": window.id,
         "officers": [{"id": u.id, "session": s.session_key} for u, s in zip(desk_users, desk_sessions)],
