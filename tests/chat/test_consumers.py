@@ -6,15 +6,13 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import connections
-from django.test import Client
 from django.utils import timezone
 
 from chat import actions, consumers, loop_connection
 from chat.models import CitizenConnection, Conversation, Message
-from portal.asgi import application
 from tests import factories
+from tests.sockets import connect, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -25,30 +23,6 @@ async def close_consumer_connections():
     yield
     await database_sync_to_async(connections.close_all)()
     await loop_connection.close_connections()
-
-
-@sync_to_async
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-async def connect(path: str, user=None, origin: str = "http://localhost"):
-    headers = [(b"origin", origin.encode())]
-    if user is not None:
-        headers.append((b"cookie", f"sessionid={await session_cookie(user)}".encode()))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect()
-    return communicator, connected, code
-
-
-async def receive_until(communicator, frame_type: str, limit: int = 20) -> dict:
-    for _ in range(limit):
-        frame = await communicator.receive_json_from(timeout=3)
-        if frame["type"] == frame_type:
-            return frame
-    raise AssertionError(f"no {frame_type} frame")
 
 
 @sync_to_async

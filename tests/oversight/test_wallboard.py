@@ -5,10 +5,8 @@ import datetime
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Permission
 from django.db import connections
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,8 +15,8 @@ from chat.models import Conversation, Status
 from oversight import wallboard
 from oversight.models import AuditLog
 from portal import actions as portal_actions
-from portal.asgi import application
 from tests import factories
+from tests.sockets import connect
 
 WALLBOARD = reverse("admin:oversight_assessment_wallboard")
 
@@ -26,20 +24,6 @@ WALLBOARD = reverse("admin:oversight_assessment_wallboard")
 def grant_view(user):
     user.user_permissions.add(Permission.objects.get(codename="view_assessment"))
     return type(user).objects.get(pk=user.pk)
-
-
-@sync_to_async
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-async def connect(path: str, user):
-    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={await session_cookie(user)}".encode())]
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect()
-    return communicator, connected, code
 
 
 async def next_board(communicator, *, until, limit: int = 10) -> dict:

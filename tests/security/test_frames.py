@@ -7,8 +7,7 @@ from django.test import Client
 from chat import actions
 from chat.models import Message
 from tests import factories
-
-from .conftest import connect, receive_until
+from tests.sockets import connect, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

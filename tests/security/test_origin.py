@@ -5,8 +5,7 @@ from channels.testing import WebsocketCommunicator
 
 from portal.asgi import application
 from portal.origin import origin_allowed
-
-from .conftest import connect
+from tests.sockets import connect
 
 
 def scope(origin: str, host: str | None = "duty.example.gov", scheme: str = "wss", proto: str | None = None) -> dict:

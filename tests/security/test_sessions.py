@@ -11,8 +11,7 @@ from departments.actions import notify_officer_windows_changed
 from oversight.models import AuditLog
 from portal import actions as portal_actions
 from tests import factories
-
-from .conftest import connect, receive_until
+from tests.sockets import connect, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
