@@ -160,17 +160,20 @@ def register(request):
     return _code_page(request, "portal/register.html", form)
 
 
+def _has_citizen_account(phone: str) -> bool:
+    return citizen_with_phone(phone) is not None
+
+
 @require_http_methods(["GET", "POST"])
 def password_reset(request):
     """忘记密码: 手机号 and 验证码 → 新密码; every session of the account ends."""
-    has_account = lambda phone: citizen_with_phone(phone) is not None  # noqa: E731
     if request.POST.get("action") == "send_code":
         return _send_code_response(
             request,
             "portal/password_reset.html",
             PasswordResetForm(initial={"phone": request.POST.get("phone", "")}),
             purpose=Purpose.RESET,
-            has_account=has_account,
+            has_account=_has_citizen_account,
         )
     form = PasswordResetForm(request.POST or None, initial={"phone": request.GET.get("phone", "")})
     if request.method == "POST" and form.is_valid():
@@ -191,14 +194,13 @@ def password_reset(request):
 @require_http_methods(["GET", "POST"])
 def code_login(request):
     """验证码登录: a citizen signs in with the number and an SMS code instead of the password."""
-    has_account = lambda phone: citizen_with_phone(phone) is not None  # noqa: E731
     if request.POST.get("action") == "send_code":
         return _send_code_response(
             request,
             "portal/code_login.html",
             CodeLoginForm(initial={"phone": request.POST.get("phone", "")}),
             purpose=Purpose.LOGIN,
-            has_account=has_account,
+            has_account=_has_citizen_account,
         )
     form = CodeLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
