@@ -23,8 +23,7 @@ OFFLINE_NOTICE = "当前没有值班人员在线。您的问题已作为留言�
 # No apology here: the officer's canned reply "对不起，让您久等了。" makes it, and the citizen should not
 # read it twice (issue 14).
 BUSY_NOTICE = (
-    "值班人员正忙，您的问题已记录为留言，值班人员空闲后会尽快答复；"
-    "最迟将在{due}答复，答复会出现在“我的咨询”中。"
+    "值班人员正忙，您的问题已记录为留言，值班人员空闲后会尽快答复；最迟将在{due}答复，答复会出现在“我的咨询”中。"
 )
 
 
