@@ -6,6 +6,7 @@ Numbers stay numbers; any text that a spreadsheet could read as a formula is neu
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
+from infra import personal_data
 from infra.privacy import person_label
 from infra.spreadsheet import SafeModelResource, SafeResource, safe_cell
 
@@ -95,6 +96,10 @@ class TranscriptResource(SafeModelResource):
 
     def dehydrate_citizen(self, conversation):
         return person_label(conversation.citizen)
+
+    def dehydrate_rating_comment(self, conversation):
+        # The comment is the citizen's own text and the file leaves the system: personal data masked.
+        return personal_data.mask(conversation.rating_comment or "")
 
     def dehydrate_officer(self, conversation):
         return str(conversation.officer) if conversation.officer_id else ""

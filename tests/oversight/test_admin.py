@@ -123,6 +123,8 @@ def test_transcripts_are_searchable_and_read_only(client, supervisor, chat_c1):
 
 
 def test_transcript_export_masks_phones_and_is_audited(client, supervisor, chat_c1):
+    chat_c1.rating_comment = "很满意，我的手机 139-1234-5678 随时可以回访"
+    chat_c1.save(update_fields=["rating_comment"])
     client.force_login(supervisor)
     response = client.post(
         reverse("admin:oversight_transcript_export"),
@@ -152,6 +154,7 @@ def test_transcript_export_masks_phones_and_is_audited(client, supervisor, chat_
     text = response.content.decode("utf-8", errors="replace")
     phone = chat_c1.citizen.phone
     assert f"{phone[:3]}****{phone[7:]}" in text and phone not in text
+    assert "很满意，我的手机 〔手机号〕 随时可以回访" in text and "5678" not in text
     assert AuditLog.objects.filter(action="export_transcripts").count() == 1
 
 
