@@ -191,13 +191,14 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
     }
 
 
-def populate(env: dict, citizens: int, officers: int, tag: str) -> dict:
-    """Run ``populate_in_process`` in a child process with the server's environment."""
+def populate(env: dict, citizens: int, officers: int, tag: str, *, module: str = "bench.common") -> dict:
+    """Run the module's ``populate`` command (its ``populate_in_process``) in a child process with the
+    server's environment; return the JSON it prints last."""
     child = dict(os.environ)
     child.update({k: str(v) for k, v in env.items()})
     child.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     result = subprocess.run(
-        [PYTHON, "-m", "bench.common", "populate", str(citizens), str(officers), tag],
+        [PYTHON, "-m", module, "populate", str(citizens), str(officers), tag],
         cwd=PROJECT_DIR,
         env=child,
         capture_output=True,

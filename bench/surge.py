@@ -29,7 +29,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,8 +38,9 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.common import Recorder, audit, forged_session, loadavg, machine, percentiles  # noqa: E402
+from bench.common import populate as common_populate  # noqa: E402
 from bench.ws_load import BENCH_ENV, Embedded, cpu, stack_pids  # noqa: E402
-from deploy.stack import PYTHON, Stack, raise_nofile_limit  # noqa: E402
+from deploy.stack import Stack, raise_nofile_limit  # noqa: E402
 
 
 def say(message: str) -> None:
@@ -99,19 +99,7 @@ def populate_in_process(citizens: int, officers: int, tag: str) -> dict:
 
 
 def populate(env: dict, citizens: int, officers: int, tag: str) -> dict:
-    child = dict(os.environ, **{k: str(v) for k, v in env.items()})
-    child.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    result = subprocess.run(
-        [PYTHON, "-m", "bench.surge", "populate", str(citizens), str(officers), tag],
-        cwd=PROJECT_DIR,
-        env=child,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"populate failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return common_populate(env, citizens, officers, tag, module="bench.surge")
 
 
 def waiting_in_database(database: str, window_id: int) -> list[tuple[int, int]]:
