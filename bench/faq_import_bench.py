@@ -129,7 +129,7 @@ def main() -> None:
         cwd=ROOT,
         env=env(args.db),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ.get("SERVER_LOG", os.devnull), "w"),
     )
     base = f"http://127.0.0.1:{port}"
     try:

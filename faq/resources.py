@@ -71,20 +71,32 @@ class EntryResource(ChineseRowErrorsMixin, SafeModelResource):
         # Entries of the file loaded in one query by key, not one per row.
         instance_loader_class = CachedInstanceLoader
 
-    def import_data(self, dataset, dry_run=False, **kwargs):
-        # No transaction around the whole file: each row is its own short one (see the module doc).
-        kwargs["use_transactions"] = False
+    def import_data(
+        self, dataset, dry_run=False, raise_errors=False, use_transactions=None, collect_failed_rows=False, **kwargs
+    ):
         # Departments and windows by name, loaded once for the file instead of twice per row.
         kwargs["rows_by_name"] = {Department: {d.name: d for d in Department.objects.all()}}
         kwargs["windows_by_name"] = {
             (w.department.name, w.name): w for w in Window.objects.select_related("department")
         }
-        if not dry_run:
-            # All or nothing without a long transaction: check every row first, save only a clean file.
-            checked = super().import_data(dataset, dry_run=True, **kwargs)
-            if checked.has_errors() or checked.has_validation_errors():
-                return checked
-        return super().import_data(dataset, dry_run=dry_run, **kwargs)
+        # The check (the preview, and the first pass of a confirm) saves nothing, so it runs outside any
+        # transaction: import-export wraps even a dry run in one to roll it back, and on SQLite, whose
+        # transactions begin IMMEDIATE, that held the one write lock for the whole check (about a minute
+        # for 10,000 rows) while every login waited on it.
+        kwargs.pop("rollback_on_validation_errors", None)
+        checked = self.import_data_inner(dataset, True, raise_errors, False, collect_failed_rows, **kwargs)
+        if dry_run or checked.has_errors() or checked.has_validation_errors():
+            return checked
+        # All or nothing without a long transaction: only a clean file is saved, each row in its own
+        # short transaction (save_entry).
+        return super().import_data(
+            dataset,
+            dry_run=False,
+            raise_errors=raise_errors,
+            use_transactions=False,
+            collect_failed_rows=collect_failed_rows,
+            **kwargs,
+        )
 
     def before_save_instance(self, instance, row, **kwargs):
         # The preview saves nothing, so the rules save_entry applies are checked here for it.
@@ -99,12 +111,6 @@ class EntryResource(ChineseRowErrorsMixin, SafeModelResource):
             )
         except actions.FaqError as error:
             raise ValidationError(error.message) from None
-        self._saved = getattr(self, "_saved", 0) + 1
-        if self._saved % SQLITE_PAUSE_EVERY == 0 and connection.vendor == "sqlite":
-            # SQLite has one writer and its lock is not fair: a process committing short transactions
-            # back to back can starve a login waiting on the busy timeout. A pause longer than the
-            # busy handler's longest sleep (100 ms) lets waiting writers in.
-            time.sleep(0.11)
 
     # An export leaves the system: text that came from a citizen's conversation and was not checked
     # for publication (archived answers, drafts) goes out with its personal data masked.
@@ -123,6 +129,12 @@ class EntryResource(ChineseRowErrorsMixin, SafeModelResource):
         return Entry.objects.select_related("department", "window").order_by("department_id", "key")
 
     def do_instance_save(self, instance, is_create):
+        self._saved = getattr(self, "_saved", 0) + 1
+        if self._saved % SQLITE_PAUSE_EVERY == 0 and connection.vendor == "sqlite":
+            # SQLite has one writer and its lock is not fair: a process committing short transactions
+            # back to back can starve a login waiting on the busy timeout. A pause longer than the
+            # busy handler's longest sleep (100 ms) lets waiting writers in.
+            time.sleep(0.11)
         try:
             actions.save_entry(
                 entry=instance,

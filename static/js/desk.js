@@ -182,6 +182,10 @@ function renderHead(c) {
   $("conv-title").textContent = `${c.citizen} · ${c.window_name}`;
   $("conv-status").textContent = closed ? "已结束" : c.status_label;
   $("conv-status").className = `status status-${c.status}`;
+  const presence = citizenPresence(c);
+  $("conv-presence").hidden = !presence;
+  $("conv-presence").className = presence ? presence.className : "citizen-presence";
+  $("conv-presence").textContent = presence ? presence.textContent : "";
   $("classification").value = c.classification || "";
   $("classification").disabled = closed;
   $("transfer-note").hidden = !c.transfer_note;
@@ -350,6 +354,7 @@ const socket = new LiveSocket("/ws/desk/", {
         const c = setCitizenOnline(state, frame.conversation, frame.online);
         if (c) {
           renderLists();
+          if (c.id === selected) renderHead(c);
           if (c.status !== "closed") $("desk-announce").textContent = `${c.citizen}（${c.window_name}）${frame.online ? "回到了咨询页面" : "已离开咨询页面"}`;
         }
         break;

@@ -146,9 +146,12 @@ def test_a_chat_transferred_into_an_open_desk_shows_its_whole_history(new_page, 
     expect(colleague.locator("#transcript")).to_contain_text("转至")
     # The internal note shows at once, not only after the desk reconnects.
     expect(colleague.locator("#transfer-note")).to_contain_text("外省迁入，请户籍窗口接办")
-    # The citizen leaves the chat page: the item says so, and a screen reader hears it politely.
+    # The open conversation's header says whether the citizen is still there, like its list item.
+    expect(colleague.locator("#conv-presence")).to_have_text("在页面上")
+    # The citizen leaves the chat page: the item and the header say so, and a screen reader hears it politely.
     citizen.goto("/")
     expect(item.locator(".citizen-presence")).to_have_text("已离开")
+    expect(colleague.locator("#conv-presence")).to_have_text("已离开")
     expect(colleague.locator("#desk-announce")).to_contain_text("已离开咨询页面")
 
 

@@ -3,10 +3,13 @@
 import csv
 import io
 
+import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from faq.models import Entry
+from faq.resources import EntryResource
 from tests import factories
 
 HEADERS = ["编号", "部门", "窗口", "问题", "答复", "已发布"]
@@ -81,3 +84,29 @@ def test_an_unreadable_file_gets_a_chinese_message(client, places):
         {"resource": "0", "format": "0", "import_file": SimpleUploadedFile("faq.xlsx", b"not a spreadsheet")},
     )
     assert "无法读取这个文件" in preview.content.decode()
+
+
+def test_the_check_of_a_file_holds_no_transaction_and_the_confirm_only_short_ones(corpus):
+    """A preview must not hold SQLite's one write lock while it checks 10,000 rows (logins waited on it)."""
+    dataset = tablib.Dataset(
+        *[(f"lock-{n}", "省公安厅", "交通车管", f"第{n}个问题？", "答复。", "否") for n in range(30)], headers=HEADERS
+    )
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql.split(None, 1)[0].upper())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        preview = EntryResource().import_data(dataset, dry_run=True, raise_errors=False)
+    assert not preview.has_errors() and len(preview.rows) == 30
+    assert not {"BEGIN", "SAVEPOINT", "INSERT", "UPDATE", "DELETE"} & set(statements)
+    assert not Entry.objects.filter(key__startswith="lock-").exists()
+
+    statements.clear()
+    with connection.execute_wrapper(record):
+        done = EntryResource().import_data(dataset, dry_run=False, raise_errors=False)
+    assert not done.has_errors() and Entry.objects.filter(key__startswith="lock-").count() == 30
+    # One short transaction per saved row (a savepoint here, inside the test's own transaction), none around the file.
+    assert statements[: statements.index("INSERT")].count("SAVEPOINT") == 1
+    assert statements.count("SAVEPOINT") == 30
