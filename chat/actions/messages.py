@@ -17,6 +17,7 @@ import logging
 import psycopg
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -35,6 +36,7 @@ from .queue import assign, start_waiting
 logger = logging.getLogger(__name__)
 
 RATE_LIMITED_TEXT = "发送太频繁了，请稍等片刻再发。"
+DEACTIVATED_TEXT = "您的账号已停用，不能发送消息。"
 
 
 def validate_body(body) -> str:
@@ -149,9 +151,12 @@ def _fast_way_statements(
     Raw SQL because the ORM's update() returns no columns.
     """
     table = Conversation._meta.db_table
+    # The sender object may be a socket's old copy: the account must still be active in the database
+    # (deactivation also ends the sockets, but that event could be lost).
+    active = f"EXISTS (SELECT 1 FROM {get_user_model()._meta.db_table} u WHERE u.id = %s AND u.is_active)"
     if sender.is_citizen:
         kind = SenderKind.CITIZEN
-        who, who_params = "citizen_id = %s AND first_question_at IS NOT NULL", [sender.id]
+        who, who_params = f"citizen_id = %s AND first_question_at IS NOT NULL AND {active}", [sender.id, sender.id]
     elif sender.is_officer:
         kind = SenderKind.OFFICER
         links = Window.officers.field
@@ -159,9 +164,9 @@ def _fast_way_statements(
             f"officer_id = %s AND first_response_at IS NOT NULL AND EXISTS ("
             f"SELECT 1 FROM {links.m2m_db_table()} link JOIN {Window._meta.db_table} w "
             f"ON w.id = link.{links.m2m_column_name()} "
-            f"WHERE w.id = {table}.window_id AND link.{links.m2m_reverse_name()} = %s AND w.is_active)"
+            f"WHERE w.id = {table}.window_id AND link.{links.m2m_reverse_name()} = %s AND w.is_active) AND {active}"
         )
-        who_params = [sender.id, sender.id]
+        who_params = [sender.id, sender.id, sender.id]
     else:
         return None
     update = (
@@ -250,6 +255,8 @@ def _store_full_way(conversation_id: int, *, sender, body: str, client_id: str) 
         raise Http404("没有找到这个会话。") from None
     if conversation.status == Status.CLOSED:
         raise ChatError("该会话已结束，如有新问题请重新发起咨询。", "closed")
+    if not get_user_model().objects.filter(pk=sender.pk, is_active=True).exists():
+        raise ChatError(DEACTIVATED_TEXT, "forbidden")
     if sender.is_citizen:
         if conversation.citizen_id != sender.id:
             raise ChatError("您无权在这个会话中发言。", "forbidden")

@@ -170,6 +170,8 @@ REFUSALS = {
     "closed": ("closed", "该会话已结束，如有新问题请重新发起咨询。"),
     "unknown_id": ("not_found", "没有找到这个会话。"),
     "other_citizen": ("forbidden", "您无权在这个会话中发言。"),
+    "deactivated_officer": ("forbidden", "您的账号已停用，不能发送消息。"),
+    "deactivated_citizen": ("forbidden", "您的账号已停用，不能发送消息。"),
 }
 
 
@@ -203,6 +205,11 @@ def refused_sender(refusal: str) -> tuple:
         return citizen, conversation.pk
     if refusal == "unknown_id":
         return citizen, conversation.pk + 1000
+    if refusal.startswith("deactivated"):
+        # The socket's copy of the user still says active; the database no longer does.
+        sender = officer if refusal == "deactivated_officer" else citizen
+        type(sender).objects.filter(pk=sender.pk).update(is_active=False)
+        return sender, conversation.pk
     other = factories.citizen()
     own = actions.open_conversation(citizen=other, window=window)
     actions.send_message(conversation=own, sender=other, body="我也有个问题", client_id="own")
