@@ -165,10 +165,24 @@ def take_conversation(*, officer, conversation: Conversation) -> Conversation:
 
 @transaction.atomic
 def take_next(*, officer) -> Conversation | None:
-    """Give the officer the longest-waiting conversation of their windows where they have room."""
-    heads = [selectors.queued_conversations(w.id).first() for w in selectors.windows_with_room(officer)]
+    """Give the officer the longest-waiting conversation of their windows where they have room.
+
+    Return None when nobody waits; refuse (code "limit") when people wait only where the officer is full.
+    """
+    with_room = selectors.windows_with_room(officer)
+    heads = [selectors.queued_conversations(w.id).first() for w in with_room]
     heads = [c for c in heads if c is not None]
     if not heads:
+        full = [
+            w
+            for w in selectors.windows_of_officer(officer).exclude(id__in=[w.id for w in with_room])
+            if selectors.queued_conversations(w.id).exists()
+        ]
+        if full:
+            # Someone is waiting, but only where the officer's chats already reach the window's limit.
+            raise ChatError(
+                f"已达到同时接待上限（{max(w.max_concurrent_chats for w in full)}），请先结束一些会话。", "limit"
+            )
         return None
     conversation = min(heads, key=lambda c: (c.queued_at, c.id))
     return take_conversation(officer=officer, conversation=conversation)

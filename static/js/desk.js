@@ -372,6 +372,7 @@ const socket = new LiveSocket("/ws/desk/", {
       case "error":
         if (frame.ref) outbox.delete(frame.ref);
         if (frame.code === "empty_queue") showError(limitReached(state) || frame.message, { near: "queue" });
+        else if (frame.code === "limit") showError(frame.message, { near: "queue" });
         else showError(frame.message);
         renderTranscript();
         break;

@@ -72,7 +72,10 @@ def test_queue_when_officers_are_full_and_take_next(window, citizen, on_duty):
     states = [Conversation.objects.get(pk=c.pk).status for c in conversations]
     assert states == [Status.ACTIVE, Status.QUEUED, Status.QUEUED]
     assert selectors.queue_position(Conversation.objects.get(pk=conversations[2].pk)) == 2
-    assert actions.take_next(officer=on_duty) is None  # at the limit: nothing is handed over
+    # At the limit, with people waiting: nothing is handed over, and the officer is told why.
+    with pytest.raises(actions.ChatError, match=r"已达到同时接待上限（1）") as refused:
+        actions.take_next(officer=on_duty)
+    assert refused.value.code == "limit"
     with pytest.raises(actions.ChatError):
         actions.take_conversation(officer=on_duty, conversation=conversations[1])
     actions.send_message(conversation=conversations[0], sender=on_duty, body="您好，请说。", client_id="r1")
