@@ -4,6 +4,7 @@ The channel layer is the one the measured setup uses: REDIS_URL (and REDIS_CHANN
 for channels-redis, else the embedded setup's in-memory layer (chat/inmemory_layer.py; it needs no Django app).
 """
 
+import gc
 import os
 
 import django
@@ -36,9 +37,18 @@ from django.http import HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from bench.echo.consumer import EchoConsumer  # noqa: E402
+from infra import collector  # noqa: E402
 
 urlpatterns = [path("", lambda request: HttpResponse("echo"))]
 
 application = ProtocolTypeRouter(
     {"http": get_asgi_application(), "websocket": URLRouter([path("ws/echo/", EchoConsumer.as_asgi())])}
+)
+
+# The same collector policy as the portal's processes (portal/asgi.py), so the floor is comparable.
+gc.collect()
+gc.freeze()
+collector.keep_full_collections_short(
+    freeze_every=float(os.environ.get("GC_FREEZE_SECONDS", "10")),
+    full_every=float(os.environ.get("GC_FULL_COLLECTION_SECONDS", "600")),
 )

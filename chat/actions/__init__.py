@@ -39,6 +39,7 @@ from .presence import (
     desk_connected,
     desk_disconnected,
     desk_heartbeat,
+    refresh_citizen_pages,
     set_status,
 )
 from .queue import take_conversation, take_next, transfer_conversation
@@ -57,6 +58,7 @@ __all__ = [
     "desk_connected",
     "desk_disconnected",
     "desk_heartbeat",
+    "refresh_citizen_pages",
     "expire_stale_citizen_pages",
     "expire_stale_desks",
     "mark_read",
