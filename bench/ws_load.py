@@ -401,10 +401,15 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
             f"server RSS {sum(before.values()) // 1024} -> {sum(after.values()) // 1024} MiB"
         )
         cpu_before, client_cpu_before, started = cpu(pids_of()), clients.cpu(), time.monotonic()
+        window_start = time.time()
         driven = clients.ask("drive", (args.rate / args.workers, args.duration), timeout=args.duration + 120)
         wall = time.monotonic() - started
+        window_end = time.time()
+        if args.probe:
+            time.sleep(5.5)  # the probes write every 5 s
         cpu_after, client_cpu_after = cpu(pids_of()), clients.cpu()
         send_seconds = max(d["send_seconds"] for d in driven)
+        probed_pids = pids_of().get("daphne", [])
         recorder = Recorder()
         for answer in clients.ask("results"):
             recorder.merge(answer)
@@ -446,7 +451,7 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
         "gaps": recorder.gaps,
     }
     if args.probe:
-        result["probe"] = read_probes(args.probe_dir, pids_of().get("daphne", []))
+        result["probe"] = read_probes(args.probe_dir, probed_pids, window_start, window_end)
     if database:
         result["audit"] = audit(database, prefix, recorder)
     else:
@@ -459,12 +464,23 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
     return result
 
 
-def read_probes(folder: str, pids: list[int]) -> list[dict]:
-    """What bench/probe.py wrote in each daphne: collector pauses and event-loop lag."""
+def read_probes(folder: str, pids: list[int], start: float, end: float) -> list[dict]:
+    """What bench/probe.py wrote in each daphne: collector pauses and event-loop lag since it started,
+    and the full collections and lags over 50 ms during the measured traffic (start..end, wall clock)."""
     found = []
     for pid in pids:
         with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
-            found.append(json.loads(Path(folder, f"probe-{pid}.json").read_text()))
+            probe = json.loads(Path(folder, f"probe-{pid}.json").read_text())
+            events = [e for e in probe.pop("events", []) if start <= e[0] <= end]
+            full = [ms for _t, kind, ms in events if kind == "gc2"]
+            lags = [ms for _t, kind, ms in events if kind == "lag"]
+            probe["during_traffic"] = {
+                "full_collections": len(full),
+                "full_collection_max_ms": max(full, default=0),
+                "loop_lags_over_50ms": len(lags),
+                "loop_lag_max_ms": max(lags, default=0),
+            }
+            found.append(probe)
     return found
 
 

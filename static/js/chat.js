@@ -296,7 +296,7 @@ document.addEventListener("visibilitychange", markRead);
 // Keepalive, as often as the server asks (data-ping-seconds; the server closes a pinging page's socket
 // after three silent intervals; background tabs may stretch one to a minute). With 0 the page sends
 // none: the browser answers the server's websocket protocol pings by itself, which keeps the socket.
-const pingSeconds = Number(root.dataset.pingSeconds ?? 30);
+const pingSeconds = Number(root.dataset.pingSeconds || 0);
 if (pingSeconds > 0) {
   setInterval(() => {
     socket.send({ type: "ping" });
