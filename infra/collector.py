@@ -18,24 +18,24 @@ import threading
 import time
 
 
-def keep_full_collections_short(*, freeze_every: float, full_every: float) -> threading.Thread | None:
+def keep_full_collections_short(*, freeze_every: float, full_every: float) -> threading.Event | None:
     """Start the daemon thread that freezes survivors and runs the occasional full collection.
 
     ``freeze_every`` 0 turns it off (the collector's defaults); ``full_every`` 0: never a full one.
+    Return the event that stops the thread when set (None when off).
     """
     if freeze_every <= 0:
         return None
+    stop = threading.Event()
 
     def run() -> None:
         last_full = time.monotonic()
-        while True:
-            time.sleep(freeze_every)
+        while not stop.wait(freeze_every):
             if full_every > 0 and time.monotonic() - last_full >= full_every:
                 gc.unfreeze()
                 gc.collect()
                 last_full = time.monotonic()
             gc.freeze()
 
-    thread = threading.Thread(target=run, name="gc-freeze", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=run, name="gc-freeze", daemon=True).start()
+    return stop

@@ -11,12 +11,17 @@ import django
 from django.conf import settings
 
 redis_url = os.environ.get("REDIS_URL", "")
+# Its own prefix: the echo shares the measured stack's Redis, whose processes may still be sending events
+# to groups of the same names (user.N: an officer's presence as the app's last desks close).
 if redis_url and os.environ.get("REDIS_CHANNEL_LAYER", "core") == "pubsub":
-    layer = {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    layer = {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [redis_url], "prefix": "echo"},
+    }
 elif redis_url:
     layer = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [redis_url], "capacity": 1000, "expiry": 60},
+        "CONFIG": {"hosts": [redis_url], "capacity": 1000, "expiry": 60, "prefix": "echo"},
     }
 else:
     layer = {"BACKEND": "chat.inmemory_layer.IndexedInMemoryChannelLayer"}

@@ -31,6 +31,7 @@ def fresh_database(postgres_url):
 
 
 def _daphne(env: dict, **options) -> Daphne:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
     port = free_port()
     return Daphne(
         LOG_DIR,
