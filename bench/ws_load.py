@@ -47,6 +47,7 @@ from bench.common import (  # noqa: E402
     percentiles,
     populate,
 )
+from deploy.processes import PING_INTERVAL, PING_TIMEOUT  # noqa: E402
 from deploy.stack import PYTHON, Daphne, Nginx, Stack, cpu_seconds, free_port, raise_nofile_limit, rss_kib  # noqa: E402
 
 # The benchmark's users send far faster than a person; lift the per-user limits on the servers it starts.
@@ -539,9 +540,9 @@ def main() -> int:
     parser.add_argument(
         "--daphne-ping",
         type=int,
-        help="daphne's --ping-interval on the servers it starts (websocket protocol pings; daphne's default 20)",
+        help="daphne's --ping-interval on the servers it starts (websocket protocol pings; deploy/'s 50)",
     )
-    parser.add_argument("--daphne-ping-timeout", type=int, help="daphne's --ping-timeout (its default 30)")
+    parser.add_argument("--daphne-ping-timeout", type=int, help="daphne's --ping-timeout (deploy/'s 30)")
     parser.add_argument(
         "--probe",
         action="store_true",
@@ -583,8 +584,8 @@ def main() -> int:
         "keepalive": {
             "citizen_ping_s": args.citizen_ping,
             "desk_ping_s": args.desk_ping,
-            "daphne_ping_interval_s": args.daphne_ping or 20,
-            "daphne_ping_timeout_s": args.daphne_ping_timeout or 30,
+            "daphne_ping_interval_s": args.daphne_ping or PING_INTERVAL,
+            "daphne_ping_timeout_s": args.daphne_ping_timeout or PING_TIMEOUT,
         },
     }
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

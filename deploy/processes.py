@@ -475,7 +475,11 @@ class Redis(Service):
 
 
 # Websocket protocol pings (seconds): what keeps a chat page's socket and drops a dead or unreading peer.
-PING_INTERVAL = 20
+# 50 s rather than daphne's 20 s: daphne sends the pings that are due every 2 s in one go, ~1,400 per
+# process at 15,000 silent sockets with 20 s, which held its event loop for 100-170 ms each time (p99
+# 314 ms at 30,000 pages; with 50 s, 107 ms: docs/benchmarks.md, issue 16). Under the 60 s idle limit
+# of common load balancers; a dead peer is dropped within 50 + 30 + 2 s.
+PING_INTERVAL = 50
 PING_TIMEOUT = 30
 
 
@@ -484,10 +488,10 @@ class Daphne(Service):
 
     ``behind_proxy`` (production): a listen backlog of 1024, X-Forwarded-For trusted, a 60 s websocket
     handshake timeout and no access log. Otherwise daphne's defaults with ``-b``/``-p`` (the tests).
-    ``ping_interval``/``ping_timeout``: daphne's websocket protocol pings, 20 s and 30 s (daphne's own
-    defaults, passed explicitly because the chat pages rely on them): a socket that sent nothing for
-    ``ping_interval`` s gets a ping and is dropped when neither the pong nor any other frame comes back
-    within ``ping_timeout`` s. Browsers answer them by themselves (docs/protocol.md, keepalives).
+    ``ping_interval``/``ping_timeout``: daphne's websocket protocol pings, 50 s and 30 s by default
+    (PING_INTERVAL, PING_TIMEOUT): a socket that sent nothing for ``ping_interval`` s gets a ping and is
+    dropped when neither the pong nor any other frame comes back within ``ping_timeout`` s. Browsers
+    answer them by themselves; the chat pages rely on them (docs/protocol.md, keepalives).
     The child's environment is ``base_env`` (default: ours) with ``env`` laid over it.
     """
 

@@ -265,7 +265,7 @@ PRESENCE_TIMEOUT_SECONDS = int(os.environ.get("PRESENCE_TIMEOUT_SECONDS", "60"))
 CITIZEN_PRESENCE_SECONDS = int(os.environ.get("CITIZEN_PRESENCE_SECONDS", "70"))
 CITIZEN_REFRESH_SECONDS = int(os.environ.get("CITIZEN_REFRESH_SECONDS", "20"))
 # How often the chat page sends its `ping` frame; 0 (the default): never. The page then only answers the
-# server's websocket protocol pings (daphne's --ping-interval 20 s, --ping-timeout 30 s; the browser
+# server's websocket protocol pings (daphne's --ping-interval 50 s, --ping-timeout 30 s; the browser
 # answers them by itself), which keep its socket and drop a peer that stops answering: at 30,000 open
 # pages, a frame per page through Channels cost more than the chats (docs/benchmarks.md, issue 16).
 CHAT_PING_SECONDS = int(os.environ.get("CHAT_PING_SECONDS", "0"))
