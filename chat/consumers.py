@@ -58,8 +58,10 @@ class OpenPages:
 
     def add(self, channel_name: str, conversation) -> None:
         self.pages[channel_name] = conversation
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.refresh())
+        loop = asyncio.get_running_loop()
+        # (A task of another loop: only in tests, where each test runs its own.)
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self.refresh())
 
     def discard(self, channel_name: str) -> bool:
         """Forget a page; return whether it was open. The task stops with the last page."""

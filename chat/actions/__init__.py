@@ -35,7 +35,6 @@ from .messages import (
 from .presence import (
     citizen_connected,
     citizen_disconnected,
-    citizen_seen,
     desk_connected,
     desk_disconnected,
     desk_heartbeat,
@@ -51,7 +50,6 @@ __all__ = [
     "asend_message",
     "citizen_connected",
     "citizen_disconnected",
-    "citizen_seen",
     "classify_conversation",
     "close_conversation",
     "delete_conversations",

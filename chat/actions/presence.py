@@ -98,14 +98,6 @@ def citizen_connected(*, conversation: Conversation, channel_name: str) -> None:
         publish_citizen_presence(conversation, True)
 
 
-def citizen_seen(*, conversation: Conversation, channel_name: str) -> None:
-    """Record that a chat page is still open; one UPDATE unless the page had gone stale."""
-    now = timezone.now()
-    fresh = CitizenConnection.objects.filter(channel_name=channel_name, last_seen__gte=selectors.citizen_cutoff(now))
-    if not fresh.update(last_seen=now):
-        citizen_connected(conversation=conversation, channel_name=channel_name)
-
-
 REFRESH_BATCH = 1000
 
 
