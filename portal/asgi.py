@@ -34,6 +34,8 @@ sms_worker.start()
 # docs/benchmarks.md).
 gc.collect()
 gc.freeze()
+# And, every 10 s, what survived since (each open socket's objects): at 15,000 sockets per process full
+# collections otherwise stalled it for 1.2-2.9 s (infra/collector.py; docs/benchmarks.md, issue 16).
 collector.keep_full_collections_short(
     freeze_every=settings.GC_FREEZE_SECONDS, full_every=settings.GC_FULL_COLLECTION_SECONDS
 )
