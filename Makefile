@@ -43,7 +43,7 @@ setup: demo
 run: setup
 	@$(PY) manage.py demo_logins
 	@echo "==> Serving http://$(HOST):$(PORT)/ with daphne (Ctrl-C stops)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) --ping-interval 50 --ping-timeout 30 portal.asgi:application
 
 # The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL (see docs/testing.md).
 # Collected static files too: WhiteNoise warns in every request test when STATIC_ROOT does not exist.

@@ -435,6 +435,7 @@ class Peer:
             self.up.clear()
             if not self.closed_by_us:
                 self.unexpected_closes += 1
+                self.recorder.error(f"closed {getattr(ws, 'close_code', None)} {self.side}")
                 if self.reconnect:
                     asyncio.create_task(self._reconnect())
 

@@ -47,6 +47,7 @@ from bench.common import (  # noqa: E402
     percentiles,
     populate,
 )
+from deploy.processes import PING_INTERVAL, PING_TIMEOUT  # noqa: E402
 from deploy.stack import PYTHON, Daphne, Nginx, Stack, cpu_seconds, free_port, raise_nofile_limit, rss_kib  # noqa: E402
 
 # The benchmark's users send far faster than a person; lift the per-user limits on the servers it starts.
@@ -80,7 +81,7 @@ async def _worker(conn, spec: dict) -> None:
             recorder=recorder,
             conversations=mine or [0],
             echo=echo_spec,
-            ping_every=spec["ping_every"],
+            ping_every=spec["desk_ping"],
             local_addr=source_ips[n % len(source_ips)] if source_ips else None,
         )
     for n, conversation in enumerate(spec["conversations"]):
@@ -97,10 +98,20 @@ async def _worker(conn, spec: dict) -> None:
             recorder=recorder,
             conversations=[conversation["id"]],
             echo=echo_spec,
-            ping_every=spec["ping_every"],
+            ping_every=spec["citizen_ping"],
             local_addr=source_ips[(n + len(desks)) % len(source_ips)] if source_ips else None,
         )
     peers = list(desks.values()) + list(citizens.values())
+    lags: list[float] = []
+
+    async def watch_lag() -> None:
+        # How late this client's event loop runs a 50 ms timer: a busy client inflates every latency.
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.05)
+            lags.append(time.monotonic() - before - 0.05)
+
+    lag_watcher = asyncio.create_task(watch_lag())
 
     async def open_all() -> dict:
         gate = asyncio.Semaphore(spec["connect_concurrency"])
@@ -131,6 +142,7 @@ async def _worker(conn, spec: dict) -> None:
         conversations = spec["conversations"]
         started = time.monotonic()
         next_at, n, late = started, 0, 0.0
+        lags.clear()
         tasks = set()
         while conversations and rate > 0:
             next_at += rng.expovariate(rate)
@@ -176,6 +188,8 @@ async def _worker(conn, spec: dict) -> None:
             "max_lateness_s": late,
             "drain_seconds": time.monotonic() - started - sent_seconds,
             "unexpected_closes": sum(p.unexpected_closes for p in peers),
+            "loop_lag_max_s": max(lags, default=0.0),
+            "loop_lag_over_100ms": sum(1 for lag in lags if lag > 0.1),
         }
 
     loop = asyncio.get_running_loop()
@@ -196,6 +210,7 @@ async def _worker(conn, spec: dict) -> None:
                     await peer.close()
 
             await asyncio.gather(*(close(p) for p in peers))
+            lag_watcher.cancel()
             conn.send("closed")
             return
 
@@ -225,7 +240,8 @@ class Clients:
                 "conversations": [c for c in population["conversations"] if c["officer"] in indexes],
                 "source_ips": args.source_ips,
                 "connect_concurrency": args.connect_concurrency,
-                "ping_every": args.page_ping,
+                "citizen_ping": args.citizen_ping,
+                "desk_ping": args.desk_ping,
             }
             parent, child = context.Pipe()
             process = context.Process(target=worker_entry, args=(child, spec), daemon=True)
@@ -258,7 +274,9 @@ class Clients:
 class Embedded:
     """`make run`'s setup: one daphne, SQLite (WAL), the in-memory channel layer; DEBUG off."""
 
-    def __init__(self, application: str = "portal.asgi:application", migrate: bool = True):
+    def __init__(
+        self, application: str = "portal.asgi:application", migrate: bool = True, daphne_options: dict | None = None
+    ):
         self.workdir = Path(tempfile.mkdtemp(prefix="zwt-bench-", dir=os.environ.get("BENCH_TMP")))
         self.database = str(self.workdir / "db.sqlite3")
         self.env = {
@@ -270,7 +288,7 @@ class Embedded:
             **BENCH_ENV,
         }
         self.migrate = migrate
-        self.daphne = Daphne(self.workdir, free_port(), self.env, application=application)
+        self.daphne = Daphne(self.workdir, free_port(), self.env, application=application, **(daphne_options or {}))
 
     def __enter__(self):
         try:
@@ -304,12 +322,15 @@ class Embedded:
 class EchoProd:
     """K echo daphne processes behind their own nginx, on the production stack's Redis."""
 
-    def __init__(self, stack: Stack, daphnes: int):
+    def __init__(self, stack: Stack, daphnes: int, application: str, daphne_options: dict | None = None):
         self.workdir = stack.workdir / "echo"
         self.workdir.mkdir()
         env = {"REDIS_URL": stack.redis.url, "REDIS_CHANNEL_LAYER": stack.env().get("REDIS_CHANNEL_LAYER", "")}
+        env.update({k: v for k, v in stack.extra_env.items() if k.startswith("BENCH_PROBE")})
         self.daphnes = [
-            Daphne(self.workdir, free_port(), env, index=i, application="bench.echo.asgi:application", unix=True)
+            Daphne(
+                self.workdir, free_port(), env, index=i, application=application, unix=True, **(daphne_options or {})
+            )
             for i in range(daphnes)
         ]
         self.nginx = Nginx(
@@ -381,10 +402,15 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
             f"server RSS {sum(before.values()) // 1024} -> {sum(after.values()) // 1024} MiB"
         )
         cpu_before, client_cpu_before, started = cpu(pids_of()), clients.cpu(), time.monotonic()
+        window_start = time.time()
         driven = clients.ask("drive", (args.rate / args.workers, args.duration), timeout=args.duration + 120)
         wall = time.monotonic() - started
+        window_end = time.time()
+        if args.probe:
+            time.sleep(5.5)  # the probes write every 5 s
         cpu_after, client_cpu_after = cpu(pids_of()), clients.cpu()
         send_seconds = max(d["send_seconds"] for d in driven)
+        probed_pids = pids_of().get("daphne", [])
         recorder = Recorder()
         for answer in clients.ask("results"):
             recorder.merge(answer)
@@ -413,6 +439,8 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
         "latency": percentiles(recorder.latencies),
         "ack_latency": percentiles(recorder.ack_latencies),
         "client_max_lateness_ms": round(max(d["max_lateness_s"] for d in driven) * 1000, 1),
+        "client_loop_lag_max_ms": round(max(d["loop_lag_max_s"] for d in driven) * 1000, 1),
+        "client_loop_lags_over_100ms": sum(d["loop_lag_over_100ms"] for d in driven),
         "server_cpu_cores": {name: round((cpu_after[name] - cpu_before[name]) / wall, 2) for name in cpu_after},
         "client_cpu_cores": round((client_cpu_after - client_cpu_before) / wall, 2),
         # CPU time per delivered message: unlike latency, it hardly depends on what else the shared cores run.
@@ -423,6 +451,8 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
         "unexpected_closes": sum(d["unexpected_closes"] for d in driven),
         "gaps": recorder.gaps,
     }
+    if args.probe:
+        result["probe"] = read_probes(args.probe_dir, probed_pids, window_start, window_end)
     if database:
         result["audit"] = audit(database, prefix, recorder)
     else:
@@ -433,6 +463,26 @@ def measure(*, url: str, pids_of, population: dict, args, prefix: str, echo: boo
             "never_acked": len([c for c in recorder.sent if c not in recorder.acked]),
         }
     return result
+
+
+def read_probes(folder: str, pids: list[int], start: float, end: float) -> list[dict]:
+    """What bench/probe.py wrote in each daphne: collector pauses and event-loop lag since it started,
+    and the full collections and lags over 50 ms during the measured traffic (start..end, wall clock)."""
+    found = []
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+            probe = json.loads(Path(folder, f"probe-{pid}.json").read_text())
+            events = [e for e in probe.pop("events", []) if start <= e[0] <= end]
+            full = [ms for _t, kind, ms in events if kind == "gc2"]
+            lags = [ms for _t, kind, ms in events if kind == "lag"]
+            probe["during_traffic"] = {
+                "full_collections": len(full),
+                "full_collection_max_ms": max(full, default=0),
+                "loop_lags_over_50ms": len(lags),
+                "loop_lag_max_ms": max(lags, default=0),
+            }
+            found.append(probe)
+    return found
 
 
 def delivery_span(recorder: Recorder) -> float:
@@ -480,10 +530,35 @@ def main() -> int:
         "--page-ping",
         type=float,
         default=20,
-        help="seconds between each socket's keepalive frame (the desk's 20 s for every socket, the stricter case; the chat page pings every 30 s; 0: none)",
+        help="seconds between each socket's keepalive frame, citizens and desks alike (0: none); "
+        "--citizen-ping and --desk-ping override it per side",
+    )
+    parser.add_argument(
+        "--citizen-ping", type=float, help="seconds between a chat page's `ping` frames (0: none; the page's interval)"
+    )
+    parser.add_argument("--desk-ping", type=float, help="seconds between a desk's `heartbeat` frames (desk.js: 20)")
+    parser.add_argument(
+        "--daphne-ping",
+        type=int,
+        help="daphne's --ping-interval on the servers it starts (websocket protocol pings; deploy/'s 50)",
+    )
+    parser.add_argument("--daphne-ping-timeout", type=int, help="daphne's --ping-timeout (deploy/'s 30)")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="run the servers under bench/probe.py: collector pauses and event-loop lag per daphne in the JSON",
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    args.citizen_ping = args.page_ping if args.citizen_ping is None else args.citizen_ping
+    args.desk_ping = args.page_ping if args.desk_ping is None else args.desk_ping
+    daphne_options = {"ping_interval": args.daphne_ping, "ping_timeout": args.daphne_ping_timeout}
+    args.probe_dir = tempfile.mkdtemp(prefix="zwt-probe-") if args.probe else None
+    probe_env = {}
+    if args.probe:
+        probe_env = {"BENCH_PROBE_DIR": args.probe_dir}
+        if args.app == "portal.asgi:application":
+            args.app = "bench.probe:application"
     nofile = raise_nofile_limit()
     sockets = args.citizens + args.desks
     args.workers = args.workers or max(2, math.ceil(sockets / 15000))
@@ -491,7 +566,7 @@ def main() -> int:
         parser.error(f"{sockets} sockets need more client processes: the open-file limit is {nofile}")
     if args.url and not args.url.startswith(("http://127.", "http://localhost")):
         parser.error("--url must be on loopback (127.0.0.0/8)")
-    extra_env = dict(item.split("=", 1) for item in args.env)
+    extra_env = {**probe_env, **dict(item.split("=", 1) for item in args.env)}
     prefix = f"b{int(time.time()) % 100000}-"
     tag = prefix[1:-1]
     output = {
@@ -506,6 +581,12 @@ def main() -> int:
         "duration": args.duration,
         "client_workers": args.workers,
         "app_module": args.app,
+        "keepalive": {
+            "citizen_ping_s": args.citizen_ping,
+            "desk_ping_s": args.desk_ping,
+            "daphne_ping_interval_s": args.daphne_ping or PING_INTERVAL,
+            "daphne_ping_timeout_s": args.daphne_ping_timeout or PING_TIMEOUT,
+        },
     }
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
@@ -522,6 +603,7 @@ def main() -> int:
                     env={**BENCH_ENV, **extra_env},
                     application=args.app,
                     nginx_workers=args.nginx_workers,
+                    daphne_options=daphne_options,
                 )
             )
             url, database = prod.url, prod.postgres.url
@@ -536,7 +618,7 @@ def main() -> int:
                 return stack_pids(prod)
         else:
             say("starting one daphne on SQLite with the in-memory layer")
-            embedded = Embedded(application=args.app)
+            embedded = Embedded(application=args.app, daphne_options=daphne_options)
             embedded.env.update(extra_env)
             stack.enter_context(embedded)
             url, database, server_env = embedded.url, embedded.database, embedded.env
@@ -552,13 +634,15 @@ def main() -> int:
         if args.url and not args.echo_url:
             args.no_echo = True
         if not args.no_echo:
+            echo_app = "bench.probe:echo" if args.probe else "bench.echo.asgi:application"
             if args.echo_url:
                 echo_url, echo_pids = args.echo_url, (lambda: {})
             elif args.prod:
-                echo = stack.enter_context(EchoProd(prod, args.daphnes))
+                echo = stack.enter_context(EchoProd(prod, args.daphnes, echo_app, daphne_options))
                 echo_url, echo_pids = echo.url, echo.pids
             else:
-                echo_server = Embedded(application="bench.echo.asgi:application", migrate=False)
+                echo_server = Embedded(application=echo_app, migrate=False, daphne_options=daphne_options)
+                echo_server.env.update(extra_env)
                 stack.enter_context(echo_server)
                 echo_url, echo_pids = echo_server.url, echo_server.pids
             output["echo"] = measure(

@@ -31,8 +31,6 @@ CLOSE_IDLE = 4408
 # Keepalives are answered at once; the housekeeping they trigger runs at most this often per process
 # (and, through the shared cache, at most once per 5 s across all processes).
 SWEEP_EVERY_SECONDS = 5
-# A chat page's pings refresh its "on the page" time at most this often (citizen_seen).
-SEEN_EVERY_SECONDS = 20
 # A desk hears its windows' queue lists at most this often (the latest one; the first at once).
 QUEUE_EVERY_SECONDS = 0.5
 _last_sweep = 0.0
@@ -43,6 +41,48 @@ def _int(frame: dict, key: str, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ChatError(f"字段 {key} 必须是不小于 {minimum} 的整数。", "bad_frame")
     return value
+
+
+class OpenPages:
+    """The chat pages open in this process, whose presence it refreshes in bulk.
+
+    Every CITIZEN_REFRESH_SECONDS, while the process has pages open, one task records them all as still
+    open (actions.refresh_citizen_pages: one UPDATE per 1,000 pages) and runs the shared housekeeping,
+    instead of a database write per page ping. A process that dies stops refreshing, so its pages go
+    stale and the sweep of another process tells their desks that the citizen left.
+    """
+
+    def __init__(self):
+        self.pages: dict[str, object] = {}
+        self.task: asyncio.Task | None = None
+
+    def add(self, channel_name: str, conversation) -> None:
+        self.pages[channel_name] = conversation
+        loop = asyncio.get_running_loop()
+        # (A task of another loop: only in tests, where each test runs its own.)
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self.refresh())
+
+    def discard(self, channel_name: str) -> bool:
+        """Forget a page; return whether it was open. The task stops with the last page."""
+        found = self.pages.pop(channel_name, None) is not None
+        if not self.pages and self.task is not None:
+            self.task.cancel()
+            self.task = None
+        return found
+
+    async def refresh(self) -> None:
+        while self.pages:
+            await asyncio.sleep(settings.CITIZEN_REFRESH_SECONDS)
+            try:
+                await database_sync_to_async(actions.refresh_citizen_pages)(pages=self.pages)
+                await database_sync_to_async(actions.sweep)()
+            except Exception:
+                # The database or Redis is away for a moment: the next round tries again.
+                logger.exception("refreshing the open chat pages failed")
+
+
+open_pages = OpenPages()
 
 
 class BaseConsumer(AsyncJsonWebsocketConsumer):
@@ -59,19 +99,28 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         # Chinese as UTF-8, not \uXXXX escapes: half the bytes on the wire and in every buffer.
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
 
-    def watch_idle(self) -> None:
-        """(Re)start the idle clock: a socket that sends nothing, not even the pages' pings, is closed.
+    def idle_timeout(self) -> int:
+        """Seconds of silence after which this socket is closed (0: never)."""
+        return settings.WS_IDLE_TIMEOUT_SECONDS
 
-        daphne buffers without limit for a peer that stopped reading; this bounds how long it can.
+    def watch_idle(self) -> None:
+        """Note a frame from the peer: a socket that sends nothing, not even the pages' pings, is closed.
+
+        daphne buffers without limit for a peer that stopped reading; this bounds how long it can. One
+        timer per socket, moved on only when it fires, rather than a new timer for every frame.
         """
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-        timeout = settings.WS_IDLE_TIMEOUT_SECONDS
-        if timeout <= 0:
-            return
-        self.idle_timer = asyncio.get_running_loop().call_later(
-            timeout, lambda: asyncio.ensure_future(self.close(code=CLOSE_IDLE))
-        )
+        loop = asyncio.get_running_loop()
+        self.last_frame_at = loop.time()
+        if self.idle_timer is None and (timeout := self.idle_timeout()) > 0:
+            self.idle_timer = loop.call_at(self.last_frame_at + timeout, self._check_idle, timeout)
+
+    def _check_idle(self, timeout: int) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self.last_frame_at >= timeout:
+            self.idle_timer = None
+            asyncio.ensure_future(self.close(code=CLOSE_IDLE))
+        else:
+            self.idle_timer = loop.call_at(self.last_frame_at + timeout, self._check_idle, timeout)
 
     def stop_watching_idle(self) -> None:
         if self.idle_timer is not None:
@@ -238,7 +287,14 @@ class ChatConsumer(BaseConsumer):
         await database_sync_to_async(actions.citizen_connected)(
             conversation=self.conversation, channel_name=self.channel_name
         )
-        self.seen_at = time.monotonic()
+        open_pages.add(self.channel_name, self.conversation)
+
+    def idle_timeout(self) -> int:
+        # A page that pings is given three of its intervals; one that does not (CHAT_PING_SECONDS=0) is
+        # left to the server's websocket protocol pings, which drop a peer that stops answering.
+        if settings.CHAT_PING_SECONDS <= 0 or settings.WS_IDLE_TIMEOUT_SECONDS <= 0:
+            return 0
+        return max(settings.WS_IDLE_TIMEOUT_SECONDS, 3 * settings.CHAT_PING_SECONDS)
 
     async def disconnect(self, code):
         self.stop_watching_idle()
@@ -247,7 +303,7 @@ class ChatConsumer(BaseConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if getattr(self, "window_id", None) is not None:
             await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
-        if hasattr(self, "seen_at"):
+        if open_pages.discard(self.channel_name):
             await database_sync_to_async(actions.citizen_disconnected)(
                 conversation=self.conversation, channel_name=self.channel_name
             )
@@ -315,13 +371,8 @@ class ChatConsumer(BaseConsumer):
     async def on_ping(self, frame):
         global _last_sweep
         await self.send_json({"type": "pong"})
-        # The page's 30 s keepalive says the citizen is still there; the extra pings the wait notice
-        # asks for need not write again.
-        if time.monotonic() - self.seen_at > SEEN_EVERY_SECONDS:
-            self.seen_at = time.monotonic()
-            await database_sync_to_async(actions.citizen_seen)(
-                conversation=self.conversation, channel_name=self.channel_name
-            )
+        # The page's presence is refreshed with all of this process's pages (OpenPages); a ping still
+        # triggers the housekeeping, which is how the wait notice comes at its moment.
         if time.monotonic() - _last_sweep > SWEEP_EVERY_SECONDS:
             _last_sweep = time.monotonic()
             await database_sync_to_async(actions.sweep)()

@@ -75,6 +75,7 @@ def conversation_detail(request, conversation_id: int):
             "availability": availability,
             "is_online": availability == selectors.Availability.ONLINE,
             "busy_notice_seconds": settings.QUEUE_BUSY_NOTICE_SECONDS,
+            "ping_seconds": settings.CHAT_PING_SECONDS,
             "ratings": Rating.choices,
             "position": selectors.queue_position(conversation)
             if conversation.status == "queued" and conversation.first_question_at

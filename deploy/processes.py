@@ -474,11 +474,24 @@ class Redis(Service):
             return sock.recv(64).startswith(b"+PONG")
 
 
+# Websocket protocol pings (seconds): what keeps a chat page's socket and drops a dead or unreading peer.
+# 50 s rather than daphne's 20 s: daphne sends the pings that are due every 2 s in one go, ~1,400 per
+# process at 15,000 silent sockets with 20 s, which held its event loop for 100-170 ms each time (p99
+# 314 ms at 30,000 pages; with 50 s, 107 ms: docs/benchmarks.md, issue 16). Under the 60 s idle limit
+# of common load balancers; a dead peer is dropped within 50 + 30 + 2 s.
+PING_INTERVAL = 50
+PING_TIMEOUT = 30
+
+
 class Daphne(Service):
     """daphne serving ``application`` from the project folder, on a TCP port or (``unix``) a unix socket.
 
     ``behind_proxy`` (production): a listen backlog of 1024, X-Forwarded-For trusted, a 60 s websocket
     handshake timeout and no access log. Otherwise daphne's defaults with ``-b``/``-p`` (the tests).
+    ``ping_interval``/``ping_timeout``: daphne's websocket protocol pings, 50 s and 30 s by default
+    (PING_INTERVAL, PING_TIMEOUT): a socket that sent nothing for ``ping_interval`` s gets a ping and is
+    dropped when neither the pong nor any other frame comes back within ``ping_timeout`` s. Browsers
+    answer them by themselves; the chat pages rely on them (docs/protocol.md, keepalives).
     The child's environment is ``base_env`` (default: ours) with ``env`` laid over it.
     """
 
@@ -497,6 +510,8 @@ class Daphne(Service):
         base_env: dict | None = None,
         binary: str = DAPHNE,
         name: str | None = None,
+        ping_interval: int | None = None,
+        ping_timeout: int | None = None,
         **options,
     ):
         super().__init__(workdir, name=name or f"daphne-{index}-{port}", **options)
@@ -506,6 +521,8 @@ class Daphne(Service):
         self.base_env = base_env
         self.application = application
         self.behind_proxy = behind_proxy
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
         # Behind nginx, a unix socket: the proxy's connections to daphne then take no TCP ports, which
         # otherwise run out near 28,000 per backend port (and compete with clients' ports on loopback).
         self.socket_path = self.workdir / f"daphne-{index}.sock" if unix else None
@@ -518,9 +535,14 @@ class Daphne(Service):
     def upstream(self) -> str:
         return f"unix:{self.socket_path}" if self.socket_path else f"127.0.0.1:{self.port}"
 
+    def ping_options(self) -> list[str]:
+        interval = PING_INTERVAL if self.ping_interval is None else self.ping_interval
+        timeout = PING_TIMEOUT if self.ping_timeout is None else self.ping_timeout
+        return ["--ping-interval", str(interval), "--ping-timeout", str(timeout)]
+
     def command(self) -> list[str]:
         if not self.behind_proxy:
-            return [self.binary, "-b", "127.0.0.1", "-p", str(self.port), self.application]
+            return [self.binary, "-b", "127.0.0.1", "-p", str(self.port), *self.ping_options(), self.application]
         # An endpoint string rather than -b/-p for its backlog: Twisted listens with 50, and a burst of
         # reconnects (a restart, a dead sibling process) overflows that and gets connections reset.
         if self.socket_path:
@@ -541,6 +563,7 @@ class Daphne(Service):
             "1",
             "--access-log",
             os.devnull,
+            *self.ping_options(),
             self.application,
         ]
 

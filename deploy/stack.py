@@ -137,6 +137,7 @@ class Stack:
         nginx_workers: int = 4,
         debug: bool = False,
         application: str = "portal.asgi:application",
+        daphne_options: dict | None = None,
     ):
         self.persistent = workdir is not None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="zwt-prod-"))
@@ -149,7 +150,8 @@ class Stack:
         if layer:
             self.extra_env["REDIS_CHANNEL_LAYER"] = layer
         self.daphnes = [
-            Daphne(self.workdir, free_port(), {}, index=i, application=application, unix=True) for i in range(daphnes)
+            Daphne(self.workdir, free_port(), {}, index=i, application=application, unix=True, **(daphne_options or {}))
+            for i in range(daphnes)
         ]
         self.nginx = Nginx(
             self.workdir,

@@ -3,6 +3,7 @@
 import gc
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -12,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from infra import collector  # noqa: E402
 from oversight.routing import websocket_urlpatterns as oversight_websockets  # noqa: E402
 from portal.origin import OriginValidator  # noqa: E402
 from sms import worker as sms_worker  # noqa: E402
@@ -32,3 +34,8 @@ sms_worker.start()
 # docs/benchmarks.md).
 gc.collect()
 gc.freeze()
+# And, every 10 s, what survived since (each open socket's objects): at 15,000 sockets per process full
+# collections otherwise stalled it for 1.2-2.9 s (infra/collector.py; docs/benchmarks.md, issue 16).
+collector.keep_full_collections_short(
+    freeze_every=settings.GC_FREEZE_SECONDS, full_every=settings.GC_FULL_COLLECTION_SECONDS
+)

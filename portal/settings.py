@@ -259,12 +259,25 @@ QUEUE_BUSY_NOTICE_SECONDS = int(os.environ.get("QUEUE_BUSY_NOTICE_SECONDS", "120
 DEFAULT_DUTY_END = "17:00"
 # An officer whose desk sent no heartbeat for this long counts as offline.
 PRESENCE_TIMEOUT_SECONDS = int(os.environ.get("PRESENCE_TIMEOUT_SECONDS", "60"))
-# A citizen whose chat page sent nothing (its ping comes every 30 s) for this long has left the page.
+# A chat page counts as open (在页面上) while its socket's process refreshed it less than this long ago;
+# each daphne process refreshes all of its open chat pages in one statement every
+# CITIZEN_REFRESH_SECONDS, so the pages of a process that died go stale and are swept as left.
 CITIZEN_PRESENCE_SECONDS = int(os.environ.get("CITIZEN_PRESENCE_SECONDS", "70"))
+CITIZEN_REFRESH_SECONDS = int(os.environ.get("CITIZEN_REFRESH_SECONDS", "20"))
+# How often the chat page sends its `ping` frame; 0 (the default): never. The page then only answers the
+# server's websocket protocol pings (daphne's --ping-interval 50 s, --ping-timeout 30 s; the browser
+# answers them by itself), which keep its socket and drop a peer that stops answering: at 30,000 open
+# pages, a frame per page through Channels cost more than the chats (docs/benchmarks.md, issue 16).
+CHAT_PING_SECONDS = int(os.environ.get("CHAT_PING_SECONDS", "0"))
 CHAT_MESSAGE_MAX_LENGTH = 2000
-# A socket that sends nothing for this long is closed (the chat page pings every 30 s, the desk
-# heartbeats every 20 s, and both reconnect by themselves); 0 turns the check off.
+# A socket that sends nothing for this long is closed (the desk heartbeats every 20 s; a chat page
+# that pings is given at least three of its intervals; both reconnect by themselves); 0 turns the
+# check off. Chat pages that do not ping (CHAT_PING_SECONDS=0) are left to the protocol pings.
 WS_IDLE_TIMEOUT_SECONDS = int(os.environ.get("WS_IDLE_TIMEOUT_SECONDS", "90"))
+# Each server process moves long-lived objects out of the cyclic collector's view this often, and
+# runs one full collection every GC_FULL_COLLECTION_SECONDS (infra/collector.py); 0 turns it off.
+GC_FREEZE_SECONDS = float(os.environ.get("GC_FREEZE_SECONDS", "10"))
+GC_FULL_COLLECTION_SECONDS = float(os.environ.get("GC_FULL_COLLECTION_SECONDS", "600"))
 # CASE_DUE_WORKING_DAYS may override the working days a case (转办件) has, by target (cases.actions).
 # How long transcripts are kept; `manage.py purge_expired` deletes older closed months, keeping their figures.
 TRANSCRIPT_RETENTION_DAYS = int(os.environ.get("TRANSCRIPT_RETENTION_DAYS", "730"))

@@ -35,10 +35,10 @@ from .messages import (
 from .presence import (
     citizen_connected,
     citizen_disconnected,
-    citizen_seen,
     desk_connected,
     desk_disconnected,
     desk_heartbeat,
+    refresh_citizen_pages,
     set_status,
 )
 from .queue import take_conversation, take_next, transfer_conversation
@@ -50,13 +50,13 @@ __all__ = [
     "asend_message",
     "citizen_connected",
     "citizen_disconnected",
-    "citizen_seen",
     "classify_conversation",
     "close_conversation",
     "delete_conversations",
     "desk_connected",
     "desk_disconnected",
     "desk_heartbeat",
+    "refresh_citizen_pages",
     "expire_stale_citizen_pages",
     "expire_stale_desks",
     "mark_read",

@@ -293,9 +293,14 @@ document.getElementById("rating-form")?.addEventListener("submit", (event) => {
 });
 
 document.addEventListener("visibilitychange", markRead);
-// Keepalive (the server closes sockets silent for 90 s); background tabs may stretch it to a minute.
-setInterval(() => {
-  socket.send({ type: "ping" });
-}, 30000);
+// Keepalive, as often as the server asks (data-ping-seconds; the server closes a pinging page's socket
+// after three silent intervals; background tabs may stretch one to a minute). With 0 the page sends
+// none: the browser answers the server's websocket protocol pings by itself, which keeps the socket.
+const pingSeconds = Number(root.dataset.pingSeconds || 0);
+if (pingSeconds > 0) {
+  setInterval(() => {
+    socket.send({ type: "ping" });
+  }, pingSeconds * 1000);
+}
 setInterval(renderQueue, 1000);
 window.zwtChat = { socket, outbox, seen };

@@ -1,5 +1,6 @@
 """The duty room's websockets, driven through the real ASGI application."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -190,6 +191,7 @@ async def test_desk_transfer_frame():
 
 async def test_silent_socket_is_closed_and_chinese_goes_out_as_utf8(settings):
     settings.WS_IDLE_TIMEOUT_SECONDS = 1
+    settings.CHAT_PING_SECONDS = 1  # a pinging page is given three of its intervals
     window, citizen, officer, conversation = await setup_chat()
     chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
     await chat.send_json_to({"type": "message", "client_id": "u1", "body": "驾驶证要不要年检？"})
@@ -296,8 +298,7 @@ async def test_desk_hears_whether_the_citizen_is_on_the_chat_page():
     await desk.disconnect()
 
 
-async def test_a_chat_page_whose_process_died_is_swept_as_left(monkeypatch):
-    monkeypatch.setattr(consumers, "SEEN_EVERY_SECONDS", 0)  # no 70 s wait for the next ping
+async def test_a_chat_page_whose_process_died_is_swept_as_left():
     window, citizen, officer, conversation = await setup_chat()
     desk, ok, _ = await connect("/ws/desk/", officer)
     chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
@@ -307,12 +308,36 @@ async def test_a_chat_page_whose_process_died_is_swept_as_left(monkeypatch):
     await sync_to_async(actions.expire_stale_citizen_pages)()
     left = await receive_until(desk, "citizen_presence")
     assert left["online"] is False
-    # The page was alive after all: its next ping brings the citizen back.
-    await chat.send_json_to({"type": "ping"})
+    # The process was only stalled after all: its next refresh of its open pages brings the citizen back.
+    pages = {name: c for name, c in consumers.open_pages.pages.items() if c.id == conversation.id}
+    assert await sync_to_async(actions.refresh_citizen_pages)(pages=pages) == 1
     back = await receive_until(desk, "citizen_presence")
     assert back["online"] is True
     await chat.disconnect()
     await desk.disconnect()
+
+
+async def test_a_process_refreshes_its_chat_pages_without_their_pings(settings):
+    settings.CITIZEN_REFRESH_SECONDS = 1
+    window, citizen, officer, conversation = await setup_chat()
+    chat, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+    chat2, ok, _ = await connect(f"/ws/chat/{conversation.id}/", citizen)
+
+    def last_seen():
+        return sorted(CitizenConnection.objects.values_list("last_seen", flat=True))
+
+    opened = await sync_to_async(last_seen)()
+    assert len(opened) == 2
+    # A ping is answered but writes nothing.
+    await chat.send_json_to({"type": "ping"})
+    assert (await chat.receive_json_from(timeout=3))["type"] == "pong"
+    assert await sync_to_async(last_seen)() == opened
+    await asyncio.sleep(2.5)
+    refreshed = await sync_to_async(last_seen)()
+    assert all(after > before for before, after in zip(opened, refreshed, strict=True))
+    await chat.disconnect()
+    await chat2.disconnect()
+    assert conversation.id not in {c.id for c in consumers.open_pages.pages.values()}
 
 
 async def test_a_desk_that_is_open_sees_the_transfer_note_of_a_chat_transferred_in():
