@@ -20,8 +20,9 @@ from infra.sessions import session_fingerprint
 
 from . import actions, desk_state, selectors
 from .actions import ChatError
-from .events import conversation_group, queue_group, user_group, window_group
+from .events import conversation_group, user_group, window_group
 from .payloads import conversation_payload, message_payload
+from .queue_watch import watch
 
 logger = logging.getLogger(__name__)
 
@@ -230,10 +231,10 @@ class ChatConsumer(BaseConsumer):
         self.group = conversation_group(self.conversation.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.join_account_group()
-        # The queue's head, for this socket to work out the citizen's place from the ticket.
-        self.window_id, self.ticket, self.position = None, None, None
-        await self.follow_queue(conversation_payload(self.conversation))
+        # While the conversation waits, this process's queue watch tells the socket its place.
+        self.waiting_at, self.ticket, self.position = None, None, None
         await self.accept()
+        await self.follow_queue(conversation_payload(self.conversation))
         self.watch_idle()
         await database_sync_to_async(actions.citizen_connected)(
             conversation=self.conversation, channel_name=self.channel_name
@@ -245,23 +246,25 @@ class ChatConsumer(BaseConsumer):
         await self.leave_account_group()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        if getattr(self, "window_id", None) is not None:
-            await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
+        if getattr(self, "waiting_at", None) is not None:
+            await watch().unfollow(self, self.waiting_at)
         if hasattr(self, "seen_at"):
             await database_sync_to_async(actions.citizen_disconnected)(
                 conversation=self.conversation, channel_name=self.channel_name
             )
 
     async def follow_queue(self, conversation: dict) -> None:
-        """Follow the queue of the conversation's window, with its ticket while it waits."""
-        if conversation["window"] != self.window_id:
-            if self.window_id is not None:
-                await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
-            self.window_id = conversation["window"]
-            await self.channel_layer.group_add(queue_group(self.window_id), self.channel_name)
+        """Follow the queue of the conversation's window with its ticket while it waits, else nothing."""
         ticket = conversation["ticket"] if conversation["status"] == "queued" else None
+        waiting_at = conversation["window"] if ticket is not None else None
         if ticket != self.ticket:
             self.ticket, self.position = ticket, None
+        if waiting_at != self.waiting_at:
+            if self.waiting_at is not None:
+                await watch().unfollow(self, self.waiting_at)
+            self.waiting_at = waiting_at
+            if waiting_at is not None:
+                await watch().follow(self, waiting_at)
 
     async def tell_position(self, position: int | None) -> None:
         """Send the citizen's place unless it says nothing new.
@@ -335,11 +338,6 @@ class ChatConsumer(BaseConsumer):
         if event["ticket"] != self.ticket:
             self.ticket, self.position = event["ticket"], None
         await self.tell_position(event["position"])
-
-    async def queue_head(self, event):
-        """The window's queue moved: work out this citizen's place from their ticket."""
-        if self.ticket is not None and event["head"]["window"] == self.window_id:
-            await self.tell_position(selectors.place_in_queue(self.ticket, event["head"]))
 
 
 class DeskConsumer(BaseConsumer):

@@ -2,10 +2,12 @@
 
 import asyncio
 import collections
+import contextvars
 import logging
 import os
 
 from asgiref.sync import SyncToAsync, async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
@@ -25,7 +27,7 @@ def user_group(user_id: int) -> str:
 
 
 def queue_group(window_id: int) -> str:
-    """The citizens' sockets of the conversations at a window, for its queue head."""
+    """A window's queue head, heard by one listener per process (chat/queue_watch.py), not by each socket."""
     return f"queue.{window_id}"
 
 
@@ -42,6 +44,36 @@ class _Outbox:
         self.pending: collections.deque = collections.deque()
         self.latest: dict[str, list] = {}
         self.draining = False
+        self.built_at: dict[str, float] = {}  # key -> when its events were last built (loop time)
+        self.scheduled: set[str] = set()  # keys whose build is due
+
+    def build_soon(self, key: str, build, every: float) -> None:
+        """Build and queue the key's events: now if the last build is `every` seconds old, else once then.
+
+        Call on the loop's own thread. A burst of commits leaves one build; it reads the state when it
+        runs, so it includes every one of them.
+        """
+        if key in self.scheduled:
+            return
+        self.scheduled.add(key)
+        wait = self.built_at.get(key, -every) + every - self.loop.time()
+        # A fresh context: this is called from a commit on the database thread, and a build task that
+        # inherited that thread's context would be refused the thread (asgiref's deadlock guard).
+        self.loop.call_later(
+            max(0.0, wait), lambda: self.loop.create_task(self._build(key, build), context=contextvars.Context())
+        )
+
+    async def _build(self, key: str, build) -> None:
+        # Unmarked before the build: a commit from now on asks for a build after this one.
+        self.scheduled.discard(key)
+        self.built_at[key] = self.loop.time()
+        try:
+            events = await database_sync_to_async(build)()
+        except Exception:
+            logger.exception("building the events of %s failed", key)
+            return
+        for groups, event_type, data in events:
+            self.put(list(dict.fromkeys(groups)), {"type": event_type, **data}, key=f"{key}:{event_type}")
 
     def put(self, groups: list[str], payload: dict, *, key: str | None = None) -> None:
         """Queue an event; call on the loop's own thread.
@@ -91,13 +123,17 @@ def _serving_loop() -> asyncio.AbstractEventLoop | None:
     return loop
 
 
-def _put(loop: asyncio.AbstractEventLoop, groups: list[str], payload: dict, key: str | None = None) -> None:
+def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
     outbox = _outboxes.get(loop)
     if outbox is None:
         for stale in [other for other in _outboxes if other.is_closed()]:
             del _outboxes[stale]
         outbox = _outboxes[loop] = _Outbox(loop)
-    outbox.put(groups, payload, key=key)
+    return outbox
+
+
+def _put(loop: asyncio.AbstractEventLoop, groups: list[str], payload: dict, key: str | None = None) -> None:
+    _outbox(loop).put(groups, payload, key=key)
 
 
 def _send(groups: list[str], payload: dict, key: str | None = None) -> None:
@@ -121,31 +157,43 @@ def send_event_on_commit(groups: list[str], event_type: str, data: dict) -> None
     transaction.on_commit(lambda: _send(list(dict.fromkeys(groups)), payload))
 
 
+def _build_soon(loop: asyncio.AbstractEventLoop, key: str, build, every: float) -> None:
+    _outbox(loop).build_soon(key, build, every)
+
+
 class _BuiltAfterCommit:
     """An on-commit callback that builds its events from the committed state; see send_built_on_commit."""
 
-    def __init__(self, key: str, build):
+    def __init__(self, key: str, build, every: float):
         self.key = key
         self.build = build
+        self.every = every
         self.done = False
 
     def __call__(self) -> None:
         self.done = True
+        loop = _serving_loop() if self.every > 0 else None
+        if loop is not None:
+            loop.call_soon_threadsafe(_build_soon, loop, self.key, self.build, self.every)
+            return
         for groups, event_type, data in self.build():
             _send(list(dict.fromkeys(groups)), {"type": event_type, **data}, key=f"{self.key}:{event_type}")
 
 
-def send_built_on_commit(key: str, build) -> None:
+def send_built_on_commit(key: str, build, *, every: float = 0.0) -> None:
     """After commit, send the events build() returns as (groups, type, data), once per key and transaction.
 
     For a state many writes change (a window's queue): build reads it after the commit, so it includes
     this transaction and every one committed before; further calls with the same key in the transaction
     add nothing, and a burst of such events waiting on the event loop is sent as the latest one.
+    every > 0: in a process serving sockets, build at most once per `every` seconds per key (the first at
+    once, then one for all the commits in between), on the event loop's database thread; a surge's
+    arrivals then cost one build per interval, not one each.
     """
     for _, callback, _ in connection.run_on_commit:
         if getattr(callback, "key", None) == key and not callback.done:
             return
-    transaction.on_commit(_BuiltAfterCommit(key, build))
+    transaction.on_commit(_BuiltAfterCommit(key, build, every))
 
 
 def send_event_now(groups: list[str], event_type: str, data: dict) -> None:
