@@ -401,6 +401,10 @@ class DeskConsumer(BaseConsumer):
         await self.send_history(conversation, _int(frame, "after"))
 
     async def on_heartbeat(self, frame):
+        # Back in its groups every 20 s: a layer drops a channel that fell a minute behind (the in-memory
+        # one) or outlived its group expiry, and the desk must not lose its windows silently.
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await database_sync_to_async(actions.desk_heartbeat)(officer=self.user, channel_name=self.channel_name)
         await database_sync_to_async(actions.sweep)()
         await self.send_json({"type": "pong"})

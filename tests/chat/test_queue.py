@@ -5,6 +5,7 @@ import random
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
@@ -286,3 +287,36 @@ async def test_a_desk_hears_a_burst_of_arrivals_as_one_or_two_lists_with_everyon
         await desk.disconnect()
         await database_sync_to_async(connections.close_all)()
         await loop_connection.close_connections()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_one_channel_per_process_hears_the_head_for_all_its_waiting_sockets():
+    window, officer, conversations, people = await waiting_window(3)
+    for conversation, person in zip(conversations, people):
+        await database_sync_to_async(actions.send_message)(
+            conversation=conversation, sender=person, body="报名时间？", client_id="q"
+        )
+    layer = get_channel_layer()
+    pages = []
+    try:
+        for conversation, person in zip(conversations[1:], people[1:]):
+            headers = [
+                (b"origin", b"http://localhost"),
+                (b"cookie", f"sessionid={await session_cookie(person)}".encode()),
+            ]
+            page = WebsocketCommunicator(application, f"/ws/chat/{conversation.id}/", headers=headers)
+            assert (await page.connect())[0]
+            await page.send_json_to({"type": "resume", "after": 0})
+            pages.append(page)
+        assert [(await receive_type(p, "queue"))["position"] for p in pages] == [2, 3]
+        # Not one member per waiting socket: the process's one listener.
+        assert len(layer.groups[queue_group(window.id)]) == 1
+        await database_sync_to_async(actions.take_next)(officer=officer)
+        assert [(await receive_type(p, "queue"))["position"] for p in pages] == [1, 2]
+    finally:
+        for page in pages:
+            await page.disconnect()
+        await database_sync_to_async(connections.close_all)()
+        await loop_connection.close_connections()
+    assert queue_group(window.id) not in layer.groups  # the last one gone, the process stops listening
