@@ -5,6 +5,8 @@ import collections
 import contextvars
 import logging
 import os
+import threading
+import time
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.db import database_sync_to_async
@@ -44,29 +46,45 @@ class _Outbox:
         self.pending: collections.deque = collections.deque()
         self.latest: dict[str, list] = {}
         self.draining = False
-        self.built_at: dict[str, float] = {}  # key -> when its events were last built (loop time)
-        self.scheduled: set[str] = set()  # keys whose build is due
+        # Throttled builds (send_built_on_commit with every > 0), touched by the database thread's commit
+        # callbacks and by the loop's delayed builds.
+        self.lock = threading.Lock()
+        self.built_at: dict[str, float] = {}  # key -> when its events were last built (monotonic)
+        self.scheduled: set[str] = set()  # keys with a delayed build due
 
-    def build_soon(self, key: str, build, every: float) -> None:
-        """Build and queue the key's events: now if the last build is `every` seconds old, else once then.
+    def build_now_or_later(self, key: str, build, every: float) -> list | None:
+        """Return build()'s events if the key's last build is `every` seconds old; else make sure one
+        build runs on the loop when it is, and return None.
 
-        Call on the loop's own thread. A burst of commits leaves one build; it reads the state when it
-        runs, so it includes every one of them.
+        Called by a commit callback on the database thread, which builds at once (no wait for the
+        thread's turn). A burst of commits leaves one delayed build; it reads the state when it runs,
+        so it includes every one of them.
         """
-        if key in self.scheduled:
-            return
-        self.scheduled.add(key)
-        wait = self.built_at.get(key, -every) + every - self.loop.time()
-        # A fresh context: this is called from a commit on the database thread, and a build task that
-        # inherited that thread's context would be refused the thread (asgiref's deadlock guard).
-        self.loop.call_later(
-            max(0.0, wait), lambda: self.loop.create_task(self._build(key, build), context=contextvars.Context())
+        with self.lock:
+            if key in self.scheduled:
+                return None
+            now = time.monotonic()
+            wait = self.built_at.get(key, -every) + every - now
+            if wait <= 0:
+                self.built_at[key] = now
+            else:
+                self.scheduled.add(key)
+        if wait <= 0:
+            return build()
+        # A fresh context: the build task must not inherit the database thread's, or asgiref's deadlock
+        # guard would refuse it the thread.
+        self.loop.call_soon_threadsafe(
+            lambda: self.loop.call_later(
+                wait, lambda: self.loop.create_task(self._build_later(key, build), context=contextvars.Context())
+            )
         )
+        return None
 
-    async def _build(self, key: str, build) -> None:
-        # Unmarked before the build: a commit from now on asks for a build after this one.
-        self.scheduled.discard(key)
-        self.built_at[key] = self.loop.time()
+    async def _build_later(self, key: str, build) -> None:
+        with self.lock:
+            # From now on a commit asks for a build after this one.
+            self.scheduled.discard(key)
+            self.built_at[key] = time.monotonic()
         try:
             events = await database_sync_to_async(build)()
         except Exception:
@@ -110,6 +128,7 @@ class _Outbox:
 
 
 _outboxes: dict[asyncio.AbstractEventLoop, _Outbox] = {}
+_outboxes_lock = threading.Lock()
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
@@ -126,9 +145,12 @@ def _serving_loop() -> asyncio.AbstractEventLoop | None:
 def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
     outbox = _outboxes.get(loop)
     if outbox is None:
-        for stale in [other for other in _outboxes if other.is_closed()]:
-            del _outboxes[stale]
-        outbox = _outboxes[loop] = _Outbox(loop)
+        with _outboxes_lock:  # the loop's thread and its database thread (throttled builds) both get here
+            outbox = _outboxes.get(loop)
+            if outbox is None:
+                for stale in [other for other in _outboxes if other.is_closed()]:
+                    del _outboxes[stale]
+                outbox = _outboxes[loop] = _Outbox(loop)
     return outbox
 
 
@@ -157,10 +179,6 @@ def send_event_on_commit(groups: list[str], event_type: str, data: dict) -> None
     transaction.on_commit(lambda: _send(list(dict.fromkeys(groups)), payload))
 
 
-def _build_soon(loop: asyncio.AbstractEventLoop, key: str, build, every: float) -> None:
-    _outbox(loop).build_soon(key, build, every)
-
-
 class _BuiltAfterCommit:
     """An on-commit callback that builds its events from the committed state; see send_built_on_commit."""
 
@@ -173,10 +191,8 @@ class _BuiltAfterCommit:
     def __call__(self) -> None:
         self.done = True
         loop = _serving_loop() if self.every > 0 else None
-        if loop is not None:
-            loop.call_soon_threadsafe(_build_soon, loop, self.key, self.build, self.every)
-            return
-        for groups, event_type, data in self.build():
+        events = self.build() if loop is None else _outbox(loop).build_now_or_later(self.key, self.build, self.every)
+        for groups, event_type, data in events or ():
             _send(list(dict.fromkeys(groups)), {"type": event_type, **data}, key=f"{self.key}:{event_type}")
 
 
@@ -186,9 +202,9 @@ def send_built_on_commit(key: str, build, *, every: float = 0.0) -> None:
     For a state many writes change (a window's queue): build reads it after the commit, so it includes
     this transaction and every one committed before; further calls with the same key in the transaction
     add nothing, and a burst of such events waiting on the event loop is sent as the latest one.
-    every > 0: in a process serving sockets, build at most once per `every` seconds per key (the first at
-    once, then one for all the commits in between), on the event loop's database thread; a surge's
-    arrivals then cost one build per interval, not one each.
+    every > 0: in a process serving sockets, build at most once per `every` seconds per key: at once if
+    the last build is older, else one delayed build for all the commits in between; a surge's arrivals
+    then cost one build per interval, not one each.
     """
     for _, callback, _ in connection.run_on_commit:
         if getattr(callback, "key", None) == key and not callback.done:

@@ -23,7 +23,7 @@ from .events import queue_group
 logger = logging.getLogger(__name__)
 
 # A window's waiting sockets of one process are told at most this often (the latest head wins).
-HEAD_EVERY_SECONDS = 0.25
+HEAD_EVERY_SECONDS = 0.2
 # Memberships are renewed this often: a layer's group expiry, or a listener that fell behind long
 # enough for the in-memory layer to drop it from its groups, must not leave a window unheard.
 RENEW_EVERY_SECONDS = 30

@@ -30,7 +30,7 @@ BUSY_NOTICE = (
 
 # A process builds a window's queue head at most this often, and its desk list at most this often (the
 # first of a burst at once, then one for everything in between): in a surge one build serves many commits.
-HEAD_EVERY_SECONDS = 0.25
+HEAD_EVERY_SECONDS = 0.2
 DESK_LIST_EVERY_SECONDS = 0.5
 
 
