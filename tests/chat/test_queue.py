@@ -320,3 +320,35 @@ async def test_one_channel_per_process_hears_the_head_for_all_its_waiting_socket
         await database_sync_to_async(connections.close_all)()
         await loop_connection.close_connections()
     assert queue_group(window.id) not in layer.groups  # the last one gone, the process stops listening
+
+
+def _wait_in_bulk(window, count: int) -> None:
+    now = timezone.now()
+    start = QueueCounter.objects.filter(window=window).values_list("last_ticket", flat=True).first() or 0
+    Conversation.objects.bulk_create(
+        Conversation(citizen=factories.citizen(), window=window, queued_at=now, first_question_at=now, ticket=n)
+        for n in range(start + 1, start + count + 1)
+    )
+    QueueCounter.objects.update_or_create(window=window, defaults={"last_ticket": start + count})
+
+
+def test_a_desk_list_and_a_queue_head_cost_the_same_few_queries_however_long_the_queue(window, on_duty):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.actions.queue import _desk_events, _head_events
+
+    counts = []
+    for more in (5, 295):
+        _wait_in_bulk(window, more)
+        with CaptureQueriesContext(connection) as desk:
+            [(_, _, listed)] = _desk_events(window.id)
+        with CaptureQueriesContext(connection) as head:
+            [(_, _, heard)] = _head_events(window.id)
+        counts.append((len(desk), len(head)))
+    assert listed["waiting"] == 300 and len(listed["queue"]) == 100
+    assert heard["head"]["waiting"] == 300
+    # One build serves every desk of the window and every waiting citizen, at most every 0.5 / 0.2 s
+    # per process (chat/actions/queue.py): its cost does not grow with the queue.
+    # (past the first 100, one more query counts those waiting)
+    assert counts == [(4, 1), (5, 1)]
