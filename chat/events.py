@@ -71,8 +71,7 @@ class _Outbox:
                 self.scheduled.add(key)
         if wait <= 0:
             return build()
-        # A fresh context: the build task must not inherit the database thread's, or asgiref's deadlock
-        # guard would refuse it the thread.
+        # A fresh context: the build task must not inherit the database thread's (asgiref's deadlock guard).
         self.loop.call_soon_threadsafe(
             lambda: self.loop.call_later(
                 wait, lambda: self.loop.create_task(self._build_later(key, build), context=contextvars.Context())
@@ -86,7 +85,9 @@ class _Outbox:
             self.scheduled.discard(key)
             self.built_at[key] = time.monotonic()
         try:
-            events = await database_sync_to_async(build)()
+            # Not on the database thread: in a surge its line of handshakes and messages can be seconds
+            # long, and a place must not wait for it. The build only reads (one pool thread's connection).
+            events = await database_sync_to_async(build, thread_sensitive=False)()
         except Exception:
             logger.exception("building the events of %s failed", key)
             return
