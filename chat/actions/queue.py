@@ -7,7 +7,7 @@ closed chat, an officer coming online, a transfer in) calls it, and it decides.
 import datetime
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -85,9 +85,19 @@ def _arrival_events(conversation_id: int) -> list[tuple[list[str], str, dict]]:
 
 def _enqueue(conversation: Conversation) -> list[str]:
     """Give the locked conversation the next ticket (排队号) of its window; return the changed field."""
-    counter, _ = QueueCounter.objects.get_or_create(window_id=conversation.window_id)
-    QueueCounter.objects.filter(pk=counter.pk).update(last_ticket=F("last_ticket") + 1)
-    conversation.ticket = QueueCounter.objects.values_list("last_ticket", flat=True).get(pk=counter.pk)
+    # One statement, not three: every arrival of a surge takes a ticket (PostgreSQL and SQLite ≥ 3.35).
+    table = connection.ops.quote_name(QueueCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_ticket = last_ticket + 1 WHERE window_id = %s RETURNING last_ticket",
+            [conversation.window_id],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the window's first ticket ever
+        QueueCounter.objects.get_or_create(window_id=conversation.window_id)
+        QueueCounter.objects.filter(pk=conversation.window_id).update(last_ticket=F("last_ticket") + 1)
+        row = [QueueCounter.objects.values_list("last_ticket", flat=True).get(pk=conversation.window_id)]
+    conversation.ticket = row[0]
     return ["ticket"]
 
 
