@@ -386,6 +386,8 @@ class DeskConsumer(BaseConsumer):
             return
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        if self.__dict__.get("beating") is not None:
+            await self.beating  # a heartbeat's write must not land after the disconnection's
         await database_sync_to_async(actions.desk_disconnected)(officer=self.user, channel_name=self.channel_name)
 
     async def _conversation(self, frame):
@@ -405,9 +407,18 @@ class DeskConsumer(BaseConsumer):
         # one) or outlived its group expiry, and the desk must not lose its windows silently.
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        await database_sync_to_async(actions.desk_heartbeat)(officer=self.user, channel_name=self.channel_name)
-        await database_sync_to_async(actions.sweep)()
         await self.send_json({"type": "pong"})
+        # The writes wait for the database thread, whose line is seconds long in a surge; the socket's
+        # events must not wait behind them (its channel would fill and drop them), so they run aside.
+        if self.__dict__.get("beating") is None or self.beating.done():
+            self.beating = asyncio.ensure_future(self._beat())
+
+    async def _beat(self) -> None:
+        try:
+            await database_sync_to_async(actions.desk_heartbeat)(officer=self.user, channel_name=self.channel_name)
+            await database_sync_to_async(actions.sweep)()
+        except Exception:
+            logger.exception("desk heartbeat failed")
 
     async def on_status(self, frame):
         await database_sync_to_async(actions.set_status)(officer=self.user, status=frame.get("status"))
