@@ -60,9 +60,10 @@ class QueueWatch:
         async with self.lock:
             window = self.windows.get(window_id)
             if window is None:
-                window = self.windows[window_id] = _Window()
+                # Recorded once the process listens: a failing layer leaves no window that nobody hears.
                 await self._start()
                 await get_channel_layer().group_add(queue_group(window_id), self.channel)
+                window = self.windows[window_id] = _Window()
             window.sockets.add(socket)
         if window.head is not None:
             await socket.tell_position(selectors.place_in_queue(socket.ticket, window.head))
