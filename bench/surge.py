@@ -237,6 +237,7 @@ class Citizen:
         )
         self.recorder, self.prefix = recorder, prefix
         self.places: list[tuple[float, int]] = []  # (time, place) as shown
+        self.ticket: int | None = None  # 排队号, from the conversation frames while queued
         self.arrived_at: float | None = None
         self.served_at: float | None = None  # heard that an officer took the chat
         self.first_answer_at: float | None = None
@@ -263,6 +264,8 @@ class Citizen:
             self.recorder.acked[frame["client_id"]] = (now, frame.get("seq"))
         elif kind == "conversation":
             self.status = frame["conversation"]["status"]
+            if frame["conversation"].get("ticket") is not None:
+                self.ticket = frame["conversation"]["ticket"]
             if self.status == "active" and self.served_at is None:
                 self.served_at = now
         elif kind == "message" and frame.get("sender") == "officer":
@@ -369,7 +372,45 @@ def position_audit(citizens: list[Citizen], waiting: list[tuple[int, int]]) -> d
 
 
 def position_latencies(citizens: list[Citizen]) -> list[float]:
-    """For each change at the head (a citizen served) and each citizen then waiting behind: the wait for their next place."""
+    """For each change at the head (a citizen served) and each citizen waiting behind: the wait until they see it.
+
+    The window serves in ticket order and nobody here leaves out of turn, so once the citizen with
+    ticket s is served, the one with ticket t > s is at place t - s. The change happened at the earliest
+    moment any client saw it: the served citizen hearing "active", or any waiting citizen shown a place
+    that counts it (different sockets, on different processes, hear it in either order). The wait of a
+    citizen is from then until they are shown a place of at most t - s.
+    """
+    served = sorted((c.ticket, c.served_at) for c in citizens if c.served_at is not None and c.ticket is not None)
+    waiting = [c for c in citizens if c.places and c.ticket is not None]
+    # Shown places only go down: the first time a citizen showed at most p is a binary search.
+    shown = {id(c): ([-place for _t, place in c.places], [t for t, _place in c.places]) for c in waiting}
+
+    def seen_at(citizen: Citizen, place: int) -> float | None:
+        negated, times = shown[id(citizen)]
+        at = bisect.bisect_left(negated, -place)
+        return times[at] if at < len(times) else None
+
+    latencies = []
+    for ticket, served_at in served:
+        behind = []
+        for citizen in waiting:
+            if citizen.ticket <= ticket or citizen.places[0][0] > served_at:
+                continue  # not behind, or not yet told a place when the change happened
+            if citizen.served_at is not None and citizen.served_at <= served_at:
+                continue
+            behind.append((citizen, seen_at(citizen, citizen.ticket - ticket)))
+        change = min([served_at] + [t for _c, t in behind if t is not None])
+        for citizen, t in behind:
+            if t is not None:
+                latencies.append(t - change)
+            elif citizen.served_at is None:
+                latencies.append(float("inf"))  # never shown: also a wrong position at the end
+    return latencies
+
+
+def next_place_after_change(citizens: list[Citizen]) -> list[float]:
+    """The measure of runs before 22:45 UTC: from a change (the served citizen hearing "active") to each
+    citizen's next place frame; it counts the gap to the next change when the place came first."""
     changes = sorted(c.served_at for c in citizens if c.served_at is not None)
     latencies = []
     for citizen in citizens:
@@ -461,6 +502,7 @@ async def run_clients(url: str, population: dict, args, prefix: str, pids_of, da
         "fetched_with_resume": len(missing),
         **position_audit(citizens, waiting),
         "position_latency": percentiles(position_latencies(citizens)),
+        "next_place_after_change": percentiles(next_place_after_change(citizens)),
         "first_answer": percentiles(first_answers),
         "server_cpu_cores": {name: round((cpu_after[name] - cpu_before[name]) / wall, 2) for name in cpu_after},
         "server_cpu_ms_per_arrival": round(server_cpu * 1000 / max(1, arrivals), 2),

@@ -20,8 +20,9 @@ from infra.sessions import session_fingerprint
 
 from . import actions, desk_state, selectors
 from .actions import ChatError
-from .events import conversation_group, queue_group, user_group, window_group
+from .events import conversation_group, user_group, window_group
 from .payloads import conversation_payload, message_payload
+from .queue_watch import watch
 
 logger = logging.getLogger(__name__)
 
@@ -279,10 +280,10 @@ class ChatConsumer(BaseConsumer):
         self.group = conversation_group(self.conversation.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.join_account_group()
-        # The queue's head, for this socket to work out the citizen's place from the ticket.
-        self.window_id, self.ticket, self.position = None, None, None
-        await self.follow_queue(conversation_payload(self.conversation))
+        # While the conversation waits, this process's queue watch tells the socket its place.
+        self.waiting_at, self.ticket, self.position = None, None, None
         await self.accept()
+        await self.follow_queue(conversation_payload(self.conversation))
         self.watch_idle()
         await database_sync_to_async(actions.citizen_connected)(
             conversation=self.conversation, channel_name=self.channel_name
@@ -301,23 +302,25 @@ class ChatConsumer(BaseConsumer):
         await self.leave_account_group()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        if getattr(self, "window_id", None) is not None:
-            await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
+        if getattr(self, "waiting_at", None) is not None:
+            await watch().unfollow(self, self.waiting_at)
         if open_pages.discard(self.channel_name):
             await database_sync_to_async(actions.citizen_disconnected)(
                 conversation=self.conversation, channel_name=self.channel_name
             )
 
     async def follow_queue(self, conversation: dict) -> None:
-        """Follow the queue of the conversation's window, with its ticket while it waits."""
-        if conversation["window"] != self.window_id:
-            if self.window_id is not None:
-                await self.channel_layer.group_discard(queue_group(self.window_id), self.channel_name)
-            self.window_id = conversation["window"]
-            await self.channel_layer.group_add(queue_group(self.window_id), self.channel_name)
+        """Follow the queue of the conversation's window with its ticket while it waits, else nothing."""
         ticket = conversation["ticket"] if conversation["status"] == "queued" else None
+        waiting_at = conversation["window"] if ticket is not None else None
         if ticket != self.ticket:
             self.ticket, self.position = ticket, None
+        if waiting_at != self.waiting_at:
+            if self.waiting_at is not None:
+                await watch().unfollow(self, self.waiting_at)
+            self.waiting_at = waiting_at
+            if waiting_at is not None:
+                await watch().follow(self, waiting_at)
 
     async def tell_position(self, position: int | None) -> None:
         """Send the citizen's place unless it says nothing new.
@@ -387,11 +390,6 @@ class ChatConsumer(BaseConsumer):
             self.ticket, self.position = event["ticket"], None
         await self.tell_position(event["position"])
 
-    async def queue_head(self, event):
-        """The window's queue moved: work out this citizen's place from their ticket."""
-        if self.ticket is not None and event["head"]["window"] == self.window_id:
-            await self.tell_position(selectors.place_in_queue(self.ticket, event["head"]))
-
 
 class DeskConsumer(BaseConsumer):
     """The officer's desk: every window, queue, chat and offline question of one officer."""
@@ -439,6 +437,8 @@ class DeskConsumer(BaseConsumer):
             return
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        if self.__dict__.get("beating") is not None:
+            await self.beating  # a heartbeat's write must not land after the disconnection's
         await database_sync_to_async(actions.desk_disconnected)(officer=self.user, channel_name=self.channel_name)
 
     async def _conversation(self, frame):
@@ -454,9 +454,22 @@ class DeskConsumer(BaseConsumer):
         await self.send_history(conversation, _int(frame, "after"))
 
     async def on_heartbeat(self, frame):
-        await database_sync_to_async(actions.desk_heartbeat)(officer=self.user, channel_name=self.channel_name)
-        await database_sync_to_async(actions.sweep)()
+        # Back in its groups every 20 s: a layer drops a channel that fell a minute behind (the in-memory
+        # one) or outlived its group expiry, and the desk must not lose its windows silently.
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.send_json({"type": "pong"})
+        # The writes wait for the database thread, whose line is seconds long in a surge; the socket's
+        # events must not wait behind them (its channel would fill and drop them), so they run aside.
+        if self.__dict__.get("beating") is None or self.beating.done():
+            self.beating = asyncio.ensure_future(self._beat())
+
+    async def _beat(self) -> None:
+        try:
+            await database_sync_to_async(actions.desk_heartbeat)(officer=self.user, channel_name=self.channel_name)
+            await database_sync_to_async(actions.sweep)()
+        except Exception:
+            logger.exception("desk heartbeat failed")
 
     async def on_status(self, frame):
         await database_sync_to_async(actions.set_status)(officer=self.user, status=frame.get("status"))

@@ -10,7 +10,7 @@ open pages that scan, not the chat, fills the core (docs/benchmarks.md, issue 16
 - group_send copies the message once and puts it straight on each member's queue (a full queue drops
   the message for that member, as Channels does); receivers must not change a message in place, which
   no consumer here does (they only read events to build JSON).
-Same semantics otherwise: capacity, expiry, group expiry, flush.
+Same semantics otherwise: capacity (1,000 by default here), expiry, group expiry, flush.
 """
 
 import asyncio
@@ -22,8 +22,11 @@ from channels.layers import InMemoryChannelLayer
 
 
 class IndexedInMemoryChannelLayer(InMemoryChannelLayer):
-    def __init__(self, *args, sweep_every: float = 5.0, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, sweep_every: float = 5.0, capacity: int = 1000, **kwargs):
+        # 1,000 waiting messages per channel, not Channels' 100: a desk that is busy encoding a burst
+        # (a surge's arrivals, each a question, a system line and a state for the window's desks) must
+        # not have its events dropped; they are small and the queue holds only the backlog.
+        super().__init__(*args, capacity=capacity, **kwargs)
         self.sweep_every = sweep_every
         self.swept_at = time.monotonic()
         self.memberships: dict[str, set[str]] = {}  # channel -> its groups

@@ -5,8 +5,9 @@ closed chat, an officer coming online, a transfer in) calls it, and it decides.
 """
 
 import datetime
+import time
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,25 +28,35 @@ BUSY_NOTICE = (
 )
 
 
+# A process builds a window's queue head at most this often, and its desk list at most this often (the
+# first of a burst at once, then one for everything in between): in a surge one build serves many commits.
+HEAD_EVERY_SECONDS = 0.2
+DESK_LIST_EVERY_SECONDS = 0.5
+
+
 def publish_queue(window_id: int, *, arrived: Conversation | None = None) -> None:
     """After commit, tell whom a change of the window's queue concerns, once per transaction.
 
-    Someone left it (arrived=None): one queue.head event to the window's citizens (queue_group); each
-    socket works out its own place from its ticket (chat/consumers.py), so a change costs the same
-    however long the queue is, and every waiting citizen learns their place, not only the first ones.
+    Someone left it (arrived=None): one queue.head event to the window's queue_group, heard by one
+    listener per process (chat/queue_watch.py), which works out the place of each of its waiting sockets
+    from their tickets; so a change costs one event per process however long the queue is, and every
+    waiting citizen learns their place, not only the first ones.
     Someone joined at the back (arrived): nobody else's place moved; the arrival alone hears theirs.
     Either way one queue.changed to the window's desks with the waiting conversations they list.
     """
-    send_built_on_commit(f"queue.{window_id}", lambda: _desk_events(window_id))
+    send_built_on_commit(f"queue.{window_id}", lambda: _desk_events(window_id), every=DESK_LIST_EVERY_SECONDS)
     if arrived is None:
-        send_built_on_commit(f"head.{window_id}", lambda: _head_events(window_id))
+        send_built_on_commit(f"head.{window_id}", lambda: _head_events(window_id), every=HEAD_EVERY_SECONDS)
     else:
         conversation_id = arrived.id
         send_built_on_commit(f"arrived.{conversation_id}", lambda: _arrival_events(conversation_id))
 
 
 def _head_events(window_id: int) -> list[tuple[list[str], str, dict]]:
-    return [([queue_group(window_id)], "queue.head", {"head": selectors.queue_head(window_id)})]
+    # Taken before the query: of two heads, the later built_at saw every commit the other saw.
+    built_at = time.time()
+    head = {**selectors.queue_head(window_id), "built_at": built_at}
+    return [([queue_group(window_id)], "queue.head", {"head": head})]
 
 
 def _desk_events(window_id: int) -> list[tuple[list[str], str, dict]]:
@@ -74,9 +85,19 @@ def _arrival_events(conversation_id: int) -> list[tuple[list[str], str, dict]]:
 
 def _enqueue(conversation: Conversation) -> list[str]:
     """Give the locked conversation the next ticket (排队号) of its window; return the changed field."""
-    counter, _ = QueueCounter.objects.get_or_create(window_id=conversation.window_id)
-    QueueCounter.objects.filter(pk=counter.pk).update(last_ticket=F("last_ticket") + 1)
-    conversation.ticket = QueueCounter.objects.values_list("last_ticket", flat=True).get(pk=counter.pk)
+    # One statement, not three: every arrival of a surge takes a ticket (PostgreSQL and SQLite ≥ 3.35).
+    table = connection.ops.quote_name(QueueCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_ticket = last_ticket + 1 WHERE window_id = %s RETURNING last_ticket",
+            [conversation.window_id],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the window's first ticket ever
+        QueueCounter.objects.get_or_create(window_id=conversation.window_id)
+        QueueCounter.objects.filter(pk=conversation.window_id).update(last_ticket=F("last_ticket") + 1)
+        row = [QueueCounter.objects.values_list("last_ticket", flat=True).get(pk=conversation.window_id)]
+    conversation.ticket = row[0]
     return ["ticket"]
 
 
@@ -137,9 +158,14 @@ def offer_queue(window: Window) -> None:
     """
     if not window.auto_assign:
         return
-    for conversation in selectors.queued_conversations(window.id).select_for_update(of=("self",))[:50]:
+    # Room first: in a surge every arrival lands here while every officer is full, and the answer is
+    # "nobody" without reading the queue.
+    for _ in range(50):
         officer = selectors.least_loaded_officer(window)
         if officer is None:
+            return
+        conversation = selectors.queued_conversations(window.id).select_for_update(of=("self",)).first()
+        if conversation is None:
             return
         assign(conversation, officer)
 

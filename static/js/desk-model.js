@@ -102,6 +102,39 @@ export function applySnapshot(state, snapshot) {
   return next;
 }
 
+// A window's queue list (queue_changed: the first 100 waiting, and how many wait): it replaces what the
+// desk listed for that window, so a desk that missed events is right again with the next list and never
+// needs to fetch the whole state for it. The desk's own counts (unread, latest line) are kept.
+export function applyQueueList(state, frame) {
+  const before = new Map(state.queue.filter((c) => c.window === frame.window).map((c) => [c.id, c]));
+  const listed = frame.queue.map((c) => {
+    const had = before.get(c.id);
+    const item = { ...c, unread: had ? had.unread || 0 : 0 };
+    if (had && had.last_body) {
+      item.last_body = had.last_body;
+      item.last_sender = had.last_sender;
+    }
+    if (had && !item.transfer_note && had.transfer_note) item.transfer_note = had.transfer_note;
+    return item;
+  });
+  const ids = new Set(listed.map((c) => c.id));
+  // Listed here, it is in no other list of this desk (a stale "chats" copy included).
+  for (const name of LISTS) state[name] = state[name].filter((c) => !ids.has(c.id));
+  state.queue = state.queue.filter((c) => c.window !== frame.window).concat(listed);
+  sortList("queue", state.queue);
+  state.waiting = { ...(state.waiting || {}), [frame.window]: frame.waiting };
+  return listed.filter((c) => !before.has(c.id)).length;
+}
+
+// How many wait at the desk's windows: those listed, and those past a window's first 100.
+export function waitingTotal(state) {
+  let total = state.queue.length;
+  for (const [window, waiting] of Object.entries(state.waiting || {})) {
+    total += Math.max(0, waiting - state.queue.filter((c) => c.window === Number(window)).length);
+  }
+  return total;
+}
+
 // One new citizen line: it counts as unread unless the officer is looking at that chat right now.
 export function countIncoming(state, id, { looking }) {
   if (looking) return 0;

@@ -4,6 +4,7 @@
 import { mount as mountCases } from "./desk-cases.js";
 import {
   applyConversation,
+  applyQueueList,
   applySnapshot,
   countIncoming,
   emptyState,
@@ -15,6 +16,7 @@ import {
   removeTaken,
   setCitizenOnline,
   unreadTotal,
+  waitingTotal,
 } from "./desk-model.js";
 import { renderSimilar } from "./faq-desk.js";
 import { LiveSocket, dateTimeOf, el, formatWait, goneNotice, newClientId, timeOf } from "./live.js";
@@ -25,7 +27,6 @@ const transcripts = new Map(); // conversation id -> Map(seq -> message)
 const outbox = new Map(); // client_id -> {conversation, body}
 let state = emptyState();
 let selected = null;
-let stateTimer = null;
 let typingTimer = null;
 let lastTypingSent = 0;
 const baseTitle = document.title;
@@ -46,11 +47,6 @@ function beep() {
 function renderTitle() {
   const total = unreadTotal(state);
   document.title = total ? `(${total}) 新消息 · ${baseTitle}` : baseTitle;
-}
-
-function requestState() {
-  clearTimeout(stateTimer);
-  stateTimer = setTimeout(() => socket.send({ type: "state" }), 150);
 }
 
 function looking(id) {
@@ -114,7 +110,7 @@ function renderLists() {
       return li;
     }),
   );
-  $("queue-count").textContent = state.queue.length;
+  $("queue-count").textContent = waitingTotal(state);
   $("chat-count").textContent = state.chats.length;
   $("backlog-count").textContent = state.backlog.length;
   $("closed-count").textContent = state.closed.length;
@@ -343,9 +339,9 @@ const socket = new LiveSocket("/ws/desk/", {
         break;
       }
       case "queue_changed": {
-        // The desk keeps the queue from the conversations events carry; the count only checks it.
-        const mine = state.queue.filter((c) => c.window === frame.window).length;
-        if (mine !== Math.min(frame.waiting, 100)) requestState();
+        // The list itself, not a reason to fetch the state: in a surge every desk would ask twice a second.
+        applyQueueList(state, frame);
+        renderLists();
         break;
       }
       case "window_presence":

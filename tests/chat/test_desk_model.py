@@ -181,3 +181,26 @@ console.log(JSON.stringify({kept, after: s.chats.map(c => c.id)}));
 """
     )
     assert out == {"kept": [2, 3], "after": [3]}
+
+
+def test_a_queue_list_replaces_the_windows_queue_keeps_the_desks_counts_and_counts_those_past_100():
+    out = run(
+        f"""
+const me = 7;
+let s = m.applySnapshot(m.emptyState(), {{
+  queue: [{json.dumps(conv(1, "queued", None))}, {json.dumps(conv(2, "queued", None))},
+          {json.dumps(conv(9, "queued", None, window=2))}],
+  chats: [], backlog: [], closed: [],
+}});
+m.countIncoming(s, 2, {{looking: false}});          // a follow-up while it waits: the desk's own count
+// The desk missed events: 1 was taken elsewhere, 3 and 4 arrived; 150 wait at window 1 in all.
+const added = m.applyQueueList(s, {{window: 1, waiting: 150, queue: [
+  {json.dumps(conv(2, "queued", None))}, {json.dumps(conv(3, "queued", None))}, {json.dumps(conv(4, "queued", None))}]}});
+console.log(JSON.stringify({{added, queue: s.queue.map(c => c.id), unread: s.queue.find(c => c.id === 2).unread,
+                            total: m.waitingTotal(s)}}));
+"""
+    )
+    assert out["added"] == 2
+    assert out["queue"] == [2, 3, 4, 9]  # window 2's list untouched, in waiting order
+    assert out["unread"] == 1
+    assert out["total"] == 151  # 150 at window 1 (3 listed) and 1 at window 2

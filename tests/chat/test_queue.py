@@ -6,6 +6,7 @@ import random
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
@@ -288,3 +289,68 @@ async def test_a_desk_hears_a_burst_of_arrivals_as_one_or_two_lists_with_everyon
         await desk.disconnect()
         await database_sync_to_async(connections.close_all)()
         await loop_connection.close_connections()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_one_channel_per_process_hears_the_head_for_all_its_waiting_sockets():
+    window, officer, conversations, people = await waiting_window(3)
+    for conversation, person in zip(conversations, people):
+        await database_sync_to_async(actions.send_message)(
+            conversation=conversation, sender=person, body="报名时间？", client_id="q"
+        )
+    layer = get_channel_layer()
+    pages = []
+    try:
+        for conversation, person in zip(conversations[1:], people[1:]):
+            headers = [
+                (b"origin", b"http://localhost"),
+                (b"cookie", f"sessionid={await session_cookie(person)}".encode()),
+            ]
+            page = WebsocketCommunicator(application, f"/ws/chat/{conversation.id}/", headers=headers)
+            assert (await page.connect())[0]
+            await page.send_json_to({"type": "resume", "after": 0})
+            pages.append(page)
+        assert [(await receive_type(p, "queue"))["position"] for p in pages] == [2, 3]
+        # Not one member per waiting socket: the process's one listener.
+        assert len(layer.groups[queue_group(window.id)]) == 1
+        await database_sync_to_async(actions.take_next)(officer=officer)
+        assert [(await receive_type(p, "queue"))["position"] for p in pages] == [1, 2]
+    finally:
+        for page in pages:
+            await page.disconnect()
+        await database_sync_to_async(connections.close_all)()
+        await loop_connection.close_connections()
+    assert queue_group(window.id) not in layer.groups  # the last one gone, the process stops listening
+
+
+def _wait_in_bulk(window, count: int) -> None:
+    now = timezone.now()
+    start = QueueCounter.objects.filter(window=window).values_list("last_ticket", flat=True).first() or 0
+    Conversation.objects.bulk_create(
+        Conversation(citizen=factories.citizen(), window=window, queued_at=now, first_question_at=now, ticket=n)
+        for n in range(start + 1, start + count + 1)
+    )
+    QueueCounter.objects.update_or_create(window=window, defaults={"last_ticket": start + count})
+
+
+def test_a_desk_list_and_a_queue_head_cost_the_same_few_queries_however_long_the_queue(window, on_duty):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.actions.queue import _desk_events, _head_events
+
+    counts = []
+    for more in (5, 295):
+        _wait_in_bulk(window, more)
+        with CaptureQueriesContext(connection) as desk:
+            [(_, _, listed)] = _desk_events(window.id)
+        with CaptureQueriesContext(connection) as head:
+            [(_, _, heard)] = _head_events(window.id)
+        counts.append((len(desk), len(head)))
+    assert listed["waiting"] == 300 and len(listed["queue"]) == 100
+    assert heard["head"]["waiting"] == 300
+    # One build serves every desk of the window and every waiting citizen, at most every 0.5 / 0.2 s
+    # per process (chat/actions/queue.py): its cost does not grow with the queue.
+    # (past the first 100, one more query counts those waiting)
+    assert counts == [(4, 1), (5, 1)]
