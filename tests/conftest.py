@@ -10,8 +10,10 @@ import os
 import re
 import shutil
 import signal
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.services import (
@@ -138,6 +140,31 @@ def postgres_url():
     """A throwaway PostgreSQL for the session: ``postgres://USER:PASSWORD@127.0.0.1:PORT/DB``."""
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template(postgres_url) -> str:
+    """The name of a database migrated once per test process, for fresh_database to copy."""
+    base, _, _ = postgres_url.rpartition("/")
+    name = f"zwt_template_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    manage("migrate", "--noinput", env={"DATABASE_URL": f"{base}/{name}", "DEBUG": "1"})
+    return name
+
+
+@pytest.fixture
+def fresh_database(postgres_url, migrated_postgres_template) -> str:
+    """A new, migrated and empty database on the throwaway PostgreSQL, for servers a test starts; its URL.
+
+    Copied from the template (CREATE DATABASE ... TEMPLATE, well under a second) instead of migrating
+    each time (ten seconds and more on a busy machine).
+    """
+    base, _, _ = postgres_url.rpartition("/")
+    name = f"zwt_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgres_template}"')
+    return f"{base}/{name}"
 
 
 @pytest.fixture(scope="session")

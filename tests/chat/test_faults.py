@@ -19,7 +19,7 @@ import pytest
 from bench.common import populate
 from bench.faults import BENCH_ENV, Setup, run_drill
 from deploy.stack import Daphne, Redis, free_port
-from tests.services import find_redis_server, manage, missing
+from tests.services import find_redis_server, missing
 
 pytestmark = pytest.mark.services
 
@@ -27,13 +27,13 @@ ARGS = argparse.Namespace(rate=20, warmup=1, after=2.5, offline_seconds=10, slow
 
 
 @pytest.fixture(scope="module")
-def drill_setup(postgres_url, tmp_path_factory):
+def drill_setup(postgres_url, migrated_postgres_template, tmp_path_factory):
     if find_redis_server() is None:
         missing("找不到 redis-server（apt-get install redis-server）/ redis-server not found")
     base, _, _ = postgres_url.rpartition("/")
     name = f"zwt_faults_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgres_template}"')
     database = f"{base}/{name}"
     workdir = tmp_path_factory.mktemp("faults")
     redis = Redis(workdir, free_port())
@@ -41,7 +41,6 @@ def drill_setup(postgres_url, tmp_path_factory):
     env = {"DATABASE_URL": database, "REDIS_URL": redis.url, "DEBUG": "1", **BENCH_ENV}
     daphnes = [Daphne(workdir, free_port(), env, index=i) for i in range(2)]
     try:
-        manage("migrate", "--noinput", env=env)
         population = populate(env, 8, 2, uuid.uuid4().hex[:6])
         for daphne in daphnes:
             daphne.spawn()

@@ -8,9 +8,7 @@ import asyncio
 import json
 import socket
 import time
-import uuid
 
-import psycopg
 import pytest
 import websockets
 
@@ -19,15 +17,6 @@ from tests.chat.test_two_processes import SETUP
 from tests.services import LOG_DIR, TEST_PROCESS, find_daphne, manage, service_env
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def fresh_database(postgres_url):
-    base, _, _ = postgres_url.rpartition("/")
-    name = f"zwt_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
 
 
 def _daphne(env: dict, **options) -> Daphne:
@@ -141,7 +130,6 @@ def test_pages_stay_present_without_pings_until_their_process_dies(redis_url, fr
         "CITIZEN_PRESENCE_SECONDS": "3",
         "CITIZEN_REFRESH_SECONDS": "1",
     }
-    manage("migrate", "--noinput", env=env)
     ids = json.loads(manage("shell", "-c", SETUP, env=env).stdout.strip().splitlines()[-1])
     a = _daphne(env, ping_interval=1, ping_timeout=1)
     b = _daphne(env)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.chat.test_two_processes import _socket, _until, fresh_database  # noqa: F401 (a fixture)
+from tests.chat.test_two_processes import _socket, _until
 from tests.services import daphne_server, manage
 
 pytestmark = pytest.mark.services
@@ -82,9 +82,8 @@ async def _places_across_processes(server_a: str, server_b: str, ids: dict) -> N
             await page.close()
 
 
-def test_waiting_citizens_on_two_processes_all_hear_their_places(redis_url, fresh_database):  # noqa: F811
+def test_waiting_citizens_on_two_processes_all_hear_their_places(redis_url, fresh_database):
     env = {"DATABASE_URL": fresh_database, "REDIS_URL": redis_url, "FAST_PASSWORD_HASHER": "1", "DEBUG": "1"}
-    manage("migrate", "--noinput", env=env)
     ids = json.loads(manage("shell", "-c", SETUP, env=env).stdout.strip().splitlines()[-1])
     with daphne_server(env) as server_a, daphne_server(env) as server_b:
         asyncio.run(_places_across_processes(server_a, server_b, ids))

@@ -3,7 +3,6 @@
 import asyncio
 import json
 import urllib.request
-import uuid
 
 import psycopg
 import pytest
@@ -38,16 +37,6 @@ def session_for(user):
 print(json.dumps({"window": window.id, "conversation": conversation.id,
                   "citizen": session_for(citizen), "officer": session_for(officer)}))
 """
-
-
-@pytest.fixture
-def fresh_database(postgres_url):
-    """Create an empty database on the throwaway PostgreSQL and return its URL."""
-    base, _, _ = postgres_url.rpartition("/")
-    name = f"zwt_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
 
 
 async def _socket(base_url: str, path: str, session: str):
@@ -111,7 +100,6 @@ async def _conversation_between(server_a: str, server_b: str, ids: dict) -> None
 
 def test_citizen_on_one_process_officer_on_another(redis_url, fresh_database):
     env = {"DATABASE_URL": fresh_database, "REDIS_URL": redis_url, "FAST_PASSWORD_HASHER": "1", "DEBUG": "1"}
-    manage("migrate", "--noinput", env=env)
     ids = json.loads(manage("shell", "-c", SETUP, env=env).stdout.strip().splitlines()[-1])
     with daphne_server(env) as server_a, daphne_server(env) as server_b:
         asyncio.run(_conversation_between(server_a, server_b, ids))

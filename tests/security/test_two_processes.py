@@ -3,9 +3,7 @@
 import asyncio
 import json
 import time
-import uuid
 
-import psycopg
 import pytest
 import websockets
 
@@ -24,15 +22,6 @@ print(time.time())
 actions.end_sessions(officer, code=actions.CLOSE_UNAUTHORIZED)
 actions.end_sessions(citizen, code=actions.CLOSE_FORBIDDEN)
 """
-
-
-@pytest.fixture
-def fresh_database(postgres_url):
-    base, _, _ = postgres_url.rpartition("/")
-    name = f"zwt_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
 
 
 async def _socket(base_url: str, path: str, session: str):
@@ -74,7 +63,6 @@ async def _revocation(server_a: str, server_b: str, ids: dict, env: dict) -> flo
 
 def test_ending_sessions_closes_sockets_on_every_process(redis_url, fresh_database):
     env = {"DATABASE_URL": fresh_database, "REDIS_URL": redis_url, "FAST_PASSWORD_HASHER": "1", "DEBUG": "1"}
-    manage("migrate", "--noinput", env=env)
     ids = json.loads(manage("shell", "-c", SETUP, env=env).stdout.strip().splitlines()[-1])
     with daphne_server(env) as server_a, daphne_server(env) as server_b:
         elapsed = asyncio.run(_revocation(server_a, server_b, ids, env))
