@@ -202,7 +202,8 @@ async def test_silent_socket_is_closed_and_chinese_goes_out_as_utf8(settings):
             break
     assert "驾驶证要不要年检" in raw and "\\u" not in raw
     while True:
-        output = await chat.receive_output(timeout=3)
+        # The close comes 3 s after the last frame the page sent; wait well beyond that.
+        output = await chat.receive_output(timeout=10)
         if output["type"] == "websocket.close":
             break
     assert output["code"] == 4408
