@@ -12,7 +12,7 @@ PORT ?= 8000
 # Extra pytest arguments for the test targets, e.g. `make test-sqlite ARGS="-x tests/chat"`.
 ARGS ?=
 
-.PHONY: run run-prod test test-sqlite test-postgres lint setup venv migrate demo static clean
+.PHONY: run run-prod test test-sqlite test-units test-e2e test-e2e-beside-postgres test-postgres lint setup venv migrate demo static clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "需要 Python 3.11：找不到 python3.11，python3 也不是 3.11 / Python 3.11 is required"; exit 1; }
@@ -49,8 +49,8 @@ run: setup
 # Collected static files too: WhiteNoise warns in every request test when STATIC_ROOT does not exist.
 test: setup static
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory test-sqlite
-	@$(MAKE) --no-print-directory test-postgres
+	@$(MAKE) --no-print-directory test-units
+	@$(MAKE) --no-print-directory test-e2e-beside-postgres
 	@echo "==> All test stages passed"
 
 # pytest-xdist workers for the SQLite tests without a browser (1: one process). On the 2-core machine two
@@ -60,11 +60,27 @@ XDIST = $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS))
 
 # In two runs: the e2e tests need a process of their own (Playwright's event loop must not meet
 # pytest-asyncio's), and they share one live server. With ARGS, a run that selects nothing is no failure.
-test-sqlite: venv
+test-sqlite: test-units test-e2e
+
+test-units: venv
 	@echo "==> Test suite on SQLite: unit, view, consumer and service tests"
 	$(PY) -m pytest -m "not e2e" $(XDIST) --durations=15 $(ARGS) || [ $$? -eq 5 -a -n "$(ARGS)" ]
+
+test-e2e: venv
 	@echo "==> End-to-end tests on SQLite: headless Chromium against a live daphne"
 	$(PY) -m pytest -m e2e --durations=15 $(ARGS) || [ $$? -eq 5 -a -n "$(ARGS)" ]
+
+# The browser tests and the PostgreSQL stage each keep about one core busy, so `make test` runs them side by
+# side: the PostgreSQL stage's progress on the terminal, the browser tests' into var/test-e2e.log, shown
+# when both are done (all of it if they failed).
+test-e2e-beside-postgres: venv
+	@mkdir -p var
+	@echo "==> End-to-end tests in the background beside the PostgreSQL stage (progress: var/test-e2e.log)"
+	@$(MAKE) --no-print-directory test-e2e > var/test-e2e.log 2>&1 & e2e=$$!; \
+	$(MAKE) --no-print-directory test-postgres; postgres=$$?; \
+	echo "==> Waiting for the end-to-end tests to finish"; wait $$e2e; browser=$$?; \
+	if [ $$browser -eq 0 ]; then tail -n 22 var/test-e2e.log; else cat var/test-e2e.log; fi; \
+	[ $$postgres -eq 0 ] && [ $$browser -eq 0 ]
 
 # Outside CI, a machine without PostgreSQL gets a notice and this stage is skipped; in CI it fails.
 # Tests marked engine_independent ran on SQLite already (docs/testing.md).
