@@ -101,6 +101,13 @@ def main() -> None:
             expect(phone.locator(".message-officer").last).to_contain_text("体检")
             shot(phone, "chat-phone")
             shot(desk, "desk-desktop")
+            # The same desk on a phone: the officer's second device.
+            small = chromium.new_context(base_url=base, viewport=WIDTHS["phone"], locale="zh-CN").new_page()
+            login(small, OFFICER)
+            small.goto("/desk/")
+            small.locator("#desk .desk-item-button", has_text="换证").first.click()
+            expect(small.locator("#conv-presence")).to_have_text("在页面上")
+            shot(small, "desk-phone", full=True)
             desk.goto("/")
             shot(desk, "home-desktop")
             chromium.close()
