@@ -1,23 +1,52 @@
-"""The event loop's own PostgreSQL connection, for the one statement of the message path's fast way.
+"""The event loop's own database connection, for the statements of the message path's fast way.
 
 A message stored through database_sync_to_async waits for a hop to a worker thread and back, Django's
-per-call connection health check and the statement, each a chance to wait for the other threads and
+per-call connection health check and the statements, each a chance to wait for the other threads and
 processes on the cores. Measured on the production setup at 200 messages/s (docs/benchmarks.md): p99
-12-14 ms that way against the bare echo's 4-5 ms. chat.actions.messages.asend_message therefore runs
-the statement that authorizes, sequences and stores a message in an established conversation over an
-asyncio connection per event loop; everything else takes the database thread.
+12-14 ms that way against the bare echo's 4-5 ms. chat.actions.messages.asend_message therefore stores
+a message in an established conversation over a connection of the event loop's own; everything else,
+and every message this connection could not store at once, takes the database thread.
+
+- PostgreSQL: an asyncio connection (psycopg) per event loop; the loop goes on while the server works.
+- SQLite: a plain sqlite3 connection per event loop, used on the loop itself. There is no server to wait
+  for: a write is a few pages appended to the WAL file (no fsync with synchronous=NORMAL). The
+  connection never waits for the write lock (busy timeout 0): while another connection of this or
+  another process writes, the statement fails at once and the message takes the database thread, which
+  waits its turn. Checkpoints, which fsync, are left to the database thread: this connection's automatic
+  checkpoint is off, and every CHECKPOINT_EVERY commits it asks the thread for a passive one and stays
+  out of the WAL until it is done, so that a steady stream of messages cannot keep the WAL growing.
 """
 
 import asyncio
+import datetime
+import logging
+import sqlite3
 
 import psycopg
-from django.db import connections
+from channels.db import database_sync_to_async
+from django.db import connection, connections
+
+logger = logging.getLogger(__name__)
 
 # Keys Django accepts in a database's OPTIONS that are not libpq connection parameters.
 _DJANGO_OPTIONS = {"server_side_binding", "isolation_level", "assume_role", "pool", "prepare_threshold"}
+# SQLite: commits on the loop between two checkpoints asked of the database thread. A message appends
+# about eight pages (35 KB) to the WAL, so this is about SQLite's own automatic interval (1,000 pages).
+# Without checkpoints 2,000 messages left a 70 MB WAL; with them the WAL stays near 4 MB.
+CHECKPOINT_EVERY = 120
+# SQLite's result codes for "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED).
+_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
-class _LoopConnection:
+class Duplicate(Exception):
+    """The statement was refused whole by a unique constraint (a resent client id); nothing was stored."""
+
+
+class Unavailable(Exception):
+    """Nothing was stored (the database is busy or away): take the database thread."""
+
+
+class _PostgresLoopConnection:
     """One autocommit PostgreSQL connection per event loop, one statement at a time.
 
     A statement that failed or was interrupted (a cancelled task) may leave the connection in the middle
@@ -33,14 +62,19 @@ class _LoopConnection:
         async with self.lock:
             if not self.usable:
                 await self._close()
-                self.connection = await psycopg.AsyncConnection.connect(**_connection_params(), autocommit=True)
+                try:
+                    self.connection = await psycopg.AsyncConnection.connect(**_postgres_params(), autocommit=True)
+                except psycopg.Error as error:
+                    raise Unavailable(str(error)) from error
             self.usable = False
             try:
                 cursor = await self.connection.execute(sql, params)
                 row = await cursor.fetchone()
-            except psycopg.IntegrityError:
+            except psycopg.IntegrityError as error:
                 self.usable = True  # the statement was refused whole; the connection is fine
-                raise
+                raise Duplicate(str(error)) from error
+            except psycopg.Error as error:
+                raise Unavailable(str(error)) from error
             self.usable = True
             return row
 
@@ -58,11 +92,94 @@ class _LoopConnection:
             self.usable = False
 
 
-_loop_connections: dict[asyncio.AbstractEventLoop, _LoopConnection] = {}
+class _SqliteLoopConnection:
+    """One sqlite3 connection per event loop; each transaction runs whole between two awaits."""
+
+    def __init__(self):
+        self.connection: sqlite3.Connection | None = None
+        self.commits = 0
+        self.checkpoint: asyncio.Future | None = None
+
+    def transact(self, work):
+        """Run work(execute) in one write transaction and commit; return what work returned.
+
+        execute(sql, params) takes Django's %s placeholders and returns the statement's first row.
+        """
+        if self.checkpoint is not None and not self.checkpoint.done():
+            # The loop stays out of the WAL until the checkpoint has copied all of it, so that the next
+            # write starts the file from the beginning; meanwhile messages queue on the database thread.
+            raise Unavailable("the database thread is checkpointing the WAL")
+        try:
+            if self.connection is None:
+                self.connection = _sqlite_connect()
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
+                self._close()  # opened afresh next time; a busy database leaves the connection usable
+            raise Unavailable(str(error)) from error
+        try:
+            result = work(self._execute)
+            self.connection.execute("COMMIT")
+        except BaseException as error:
+            self._rollback()
+            if isinstance(error, sqlite3.IntegrityError):
+                raise Duplicate(str(error)) from error
+            if isinstance(error, sqlite3.Error):
+                raise Unavailable(str(error)) from error
+            raise
+        self.commits += 1
+        if self.commits % CHECKPOINT_EVERY == 0:
+            self.checkpoint = asyncio.ensure_future(_checkpoint_on_database_thread())
+        return result
+
+    def _execute(self, sql: str, params: list) -> tuple | None:
+        return self.connection.execute(sql.replace("%s", "?"), params).fetchone()
+
+    def _rollback(self) -> None:
+        try:
+            if self.connection is not None and self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._close()
+
+    def _close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except sqlite3.Error:
+                pass
+        self.connection = None
+
+    async def close(self) -> None:
+        self._close()
 
 
-def _connection_params() -> dict:
-    database = connections["default"].settings_dict
+def _sqlite_connect() -> sqlite3.Connection:
+    name = connections.settings["default"]["NAME"]
+    # Autocommit at the sqlite3 level: transact() says BEGIN and COMMIT itself.
+    sqlite = sqlite3.connect(str(name), timeout=0, isolation_level=None, check_same_thread=False, uri=True)
+    for pragma in ("busy_timeout = 0", "foreign_keys = ON", "synchronous = NORMAL", "wal_autocheckpoint = 0"):
+        sqlite.execute(f"PRAGMA {pragma}")
+    return sqlite
+
+
+def _checkpoint() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+async def _checkpoint_on_database_thread() -> None:
+    try:
+        await database_sync_to_async(_checkpoint)()
+    except Exception:
+        logger.exception("checkpointing the SQLite WAL failed")
+
+
+_loop_connections: dict[asyncio.AbstractEventLoop, _PostgresLoopConnection | _SqliteLoopConnection] = {}
+
+
+def _postgres_params() -> dict:
+    database = connections.settings["default"]
     params = {
         "dbname": database["NAME"],
         "user": database["USER"],
@@ -74,26 +191,45 @@ def _connection_params() -> dict:
     return {key: value for key, value in params.items() if value not in (None, "")}
 
 
-def _loop_connection() -> _LoopConnection:
+def _loop_connection():
     loop = asyncio.get_running_loop()
     if loop not in _loop_connections:
         for stale in [other for other in _loop_connections if other.is_closed()]:
             del _loop_connections[stale]
-        _loop_connections[loop] = _LoopConnection()
+        _loop_connections[loop] = _PostgresLoopConnection() if vendor() == "postgresql" else _SqliteLoopConnection()
     return _loop_connections[loop]
 
 
+def sqlite_datetime(value: datetime.datetime) -> str:
+    """An aware datetime as Django's SQLite backend stores it (naive UTC text), for statements run here."""
+    return str(value.astimezone(datetime.UTC).replace(tzinfo=None))
+
+
+def vendor() -> str:
+    engine = connections.settings["default"]["ENGINE"]
+    return "postgresql" if "postgresql" in engine else "sqlite" if "sqlite3" in engine else "other"
+
+
 def available() -> bool:
-    """Return whether this database is reached from the event loop too (PostgreSQL)."""
-    return connections["default"].vendor == "postgresql"
+    """Return whether this database is reached from the event loop too (PostgreSQL and SQLite)."""
+    return vendor() in ("postgresql", "sqlite")
 
 
 async def fetchone(sql: str, params: list) -> tuple | None:
-    """Run one self-committing statement on this event loop's connection; return its first row.
+    """PostgreSQL: run one self-committing statement on this event loop's connection; return its first row.
 
-    Raises psycopg.IntegrityError when the statement was refused whole, and other psycopg errors.
+    Raises Duplicate when the statement was refused whole, Unavailable when it did not run.
     """
     return await _loop_connection().fetchone(sql, params)
+
+
+def transact(work):
+    """SQLite: run work(execute) in one write transaction on this event loop's connection, without waiting.
+
+    Raises Duplicate when a unique constraint refused a statement, Unavailable when the database is busy
+    or away; either way the transaction was rolled back.
+    """
+    return _loop_connection().transact(work)
 
 
 async def close_connections() -> None:

@@ -14,7 +14,6 @@ import contextlib
 import datetime
 import logging
 
-import psycopg
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -76,8 +75,9 @@ def send_message(*, conversation: Conversation | int, sender, body, client_id=""
 async def asend_message(*, conversation_id: int, sender, body, client_id) -> tuple[Message, bool]:
     """send_message from the event loop (the consumers).
 
-    On PostgreSQL the fast way's statement runs on the event loop's own connection (chat/loop_connection.py),
-    without a hop to the database thread; what it does not store takes the full way there.
+    The fast way runs on the event loop's own connection (chat/loop_connection.py), without a hop to the
+    database thread; what it does not store takes the full way there, and so does every message the
+    loop's connection could not store at once.
     """
     body = validate_body(body)
     client_id = validate_client_id(client_id)
@@ -88,28 +88,48 @@ async def asend_message(*, conversation_id: int, sender, body, client_id) -> tup
         )
     if not await ratelimit.ahit("chat_message", str(sender.pk)):
         raise ChatError(RATE_LIMITED_TEXT, "rate_limited")
-    now = timezone.now()
-    planned = _fast_way_statements(conversation_id, sender=sender, body=body, client_id=client_id, now=now)
-    if planned is not None:
-        statement, kind = planned
-        try:
-            row = await loop_connection.fetchone(*statement)
-        except psycopg.IntegrityError:
-            return await database_sync_to_async(_resent_message)(
-                conversation_id, sender=sender, client_id=client_id
-            ), False
-        except psycopg.Error as error:
-            logger.warning("storing a message on the event loop failed (%s); taking the database thread", error)
-            row = None
-        if row is not None:
-            message = _message_from_row(
-                row, conversation_id, sender=sender, kind=kind, body=body, client_id=client_id, now=now
-            )
-            send_event_now(_row_audience(row, conversation_id), "message.new", {"message": message_payload(message)})
-            return message, True
+    try:
+        message = await _store_fast_way_on_loop(conversation_id, sender=sender, body=body, client_id=client_id)
+    except loop_connection.Duplicate:
+        return await database_sync_to_async(_resent_message)(conversation_id, sender=sender, client_id=client_id), False
+    except loop_connection.Unavailable as error:
+        logger.debug("the event loop's connection did not store a message (%s); taking the database thread", error)
+        message = None
+    if message is not None:
+        return message, True
     return await database_sync_to_async(_store_or_find_resend)(
         _store_full_way, conversation_id, sender=sender, body=body, client_id=client_id
     )
+
+
+async def _store_fast_way_on_loop(conversation_id: int, *, sender, body: str, client_id: str) -> Message | None:
+    """Store a message in an established conversation on the event loop's connection, or return None.
+
+    Raises loop_connection.Duplicate for a resent client id, loop_connection.Unavailable when the
+    connection stored nothing (busy or away).
+    """
+    now = timezone.now()
+    vendor = loop_connection.vendor()
+    planned = _fast_way_statements(
+        conversation_id,
+        sender=sender,
+        body=body,
+        client_id=client_id,
+        now=now if vendor == "postgresql" else loop_connection.sqlite_datetime(now),
+        vendor=vendor,
+    )
+    if planned is None:
+        return None
+    statements, kind = planned
+    if vendor == "postgresql":
+        row = await loop_connection.fetchone(*statements)
+    else:
+        row = loop_connection.transact(lambda execute: _run_sqlite_fast_way(execute, statements, conversation_id))
+    if row is None:
+        return None
+    message = _message_from_row(row, conversation_id, sender=sender, kind=kind, body=body, client_id=client_id, now=now)
+    send_event_now(_row_audience(row, conversation_id), "message.new", {"message": message_payload(message)})
+    return message
 
 
 def _store_or_find_resend(store, conversation_id: int, *, sender, body: str, client_id: str) -> tuple[Message, bool]:
@@ -189,6 +209,19 @@ def _fast_way_statements(
     return [(update, update_params), (insert_one, insert_params)], kind
 
 
+def _run_sqlite_fast_way(execute, statements, conversation_id: int) -> tuple | None:
+    """SQLite's fast way in the caller's transaction: the UPDATE reserves the seq, the INSERT stores at it.
+
+    execute(sql, params) returns the statement's first row. Returns (message id, seq, officer, window), or
+    None when the UPDATE matched no row (the full way decides).
+    """
+    (update, update_params), (insert, insert_params) = statements
+    reserved = execute(update, update_params)
+    if reserved is None:
+        return None
+    return (execute(insert, [conversation_id, reserved[1], *insert_params])[0], *reserved[1:])
+
+
 def _message_from_row(row, conversation_id: int, *, sender, kind: str, body: str, client_id: str, now) -> Message:
     """Return the message the fast way stored, from its row (message id, seq, officer, window)."""
     message_id, seq, _officer_id, _window_id = row
@@ -231,14 +264,13 @@ def _store_fast_way(conversation_id: int, *, sender, body: str, client_id: str) 
             cursor.execute(*statements)
             row = cursor.fetchone()
     else:
-        (update, update_params), (insert, insert_params) = statements
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(update, update_params)
-            reserved = cursor.fetchone()
-            if reserved is None:
-                return None
-            cursor.execute(insert, [conversation_id, reserved[1], *insert_params])
-            row = (cursor.fetchone()[0], *reserved[1:])
+
+            def execute(sql, params):
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+
+            row = _run_sqlite_fast_way(execute, statements, conversation_id)
     if row is None:
         return None
     message = _message_from_row(row, conversation_id, sender=sender, kind=kind, body=body, client_id=client_id, now=now)

@@ -1,12 +1,15 @@
-"""Messages sent from the event loop (actions.asend_message): on PostgreSQL the fast way runs on the loop's
-own connection (chat/loop_connection.py); on SQLite everything takes the database thread. Either way the
-user sees the same behaviour."""
+"""Messages sent from the event loop (actions.asend_message): the fast way runs on the loop's own
+connection (chat/loop_connection.py), everything else on the database thread. Either way the user sees the
+same behaviour."""
+
+import asyncio
+import threading
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from chat import actions, loop_connection
 from chat.models import Conversation, Message
@@ -43,7 +46,7 @@ def stored(conversation_id):
     )()
 
 
-async def test_established_chat_is_stored_in_order_and_from_the_loop_on_postgresql():
+async def test_established_chat_is_stored_in_order_and_from_the_loop():
     window, citizen, officer, conversation = await answered_chat()
     first, created = await actions.asend_message(
         conversation_id=conversation.id, sender=citizen, body="补缴要带什么？", client_id="c1"
@@ -53,8 +56,11 @@ async def test_established_chat_is_stored_in_order_and_from_the_loop_on_postgres
     )
     assert created and (first.seq, second.seq) == (conversation.last_seq + 1, conversation.last_seq + 2)
     assert (await stored(conversation.id))[-2:] == [(first.seq, "c1", "补缴要带什么？"), (second.seq, "o1", "身份证。")]
-    assert loop_connection.available() == (connection.vendor == "postgresql")
-    assert (loop_connection._loop_connection().connection is not None) == loop_connection.available()
+    assert loop_connection.available()
+    own = loop_connection._loop_connection()
+    assert own.connection is not None
+    if connection.vendor == "sqlite":
+        assert own.commits == 2  # both stored on the loop, none through the database thread
 
 
 async def test_a_resend_gets_the_first_message_back():
@@ -99,17 +105,13 @@ async def test_the_rate_limit_holds_on_the_loop(settings):
 async def test_a_lost_database_connection_costs_no_message():
     window, citizen, officer, conversation = await answered_chat()
     await actions.asend_message(conversation_id=conversation.id, sender=citizen, body="第一条", client_id="k1")
-    if not loop_connection.available():
-        # SQLite: every message takes the database thread; a connection closed under it is reopened.
-        await database_sync_to_async(connections.close_all)()
-        message, created = await actions.asend_message(
-            conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2"
-        )
-        assert created and [row[1] for row in await stored(conversation.id)][-2:] == ["k1", "k2"]
-        return
-    # The server ends the loop's connection, as a PostgreSQL restart would.
-    pid = loop_connection._loop_connection().connection.info.backend_pid
-    await sync_to_async(lambda: connection.cursor().execute("SELECT pg_terminate_backend(%s)", [pid]))()
+    own = loop_connection._loop_connection()
+    if connection.vendor == "sqlite":
+        own.connection.close()  # closed under it, as a crashed handle would be
+    else:
+        # The server ends the loop's connection, as a PostgreSQL restart would.
+        pid = own.connection.info.backend_pid
+        await sync_to_async(lambda: connection.cursor().execute("SELECT pg_terminate_backend(%s)", [pid]))()
     message, created = await actions.asend_message(
         conversation_id=conversation.id, sender=citizen, body="第二条", client_id="k2"
     )
@@ -118,4 +120,42 @@ async def test_a_lost_database_connection_costs_no_message():
     )
     assert created and again.seq == message.seq + 1
     assert [row[1] for row in await stored(conversation.id)][-3:] == ["k1", "k2", "k3"]
-    assert loop_connection._loop_connection().connection.info.backend_pid != pid
+    assert own.connection is not None
+    if connection.vendor == "postgresql":
+        assert own.connection.info.backend_pid != pid
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "sqlite", reason="SQLite only: PostgreSQL's writers do not take one lock"
+)
+async def test_while_another_connection_writes_sqlite_the_loop_does_not_wait_and_the_message_is_stored():
+    """The loop's SQLite connection never waits for the write lock: the message takes the database thread,
+    which stores it once the other writer is done, in order; the next message is the loop's again."""
+    window, citizen, officer, conversation = await answered_chat()
+    own = loop_connection._loop_connection()
+    loop = asyncio.get_running_loop()
+    holding, release = asyncio.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with transaction.atomic():  # BEGIN IMMEDIATE: the database's one write lock
+            Conversation.objects.filter(pk=conversation.pk).update(citizen_read_seq=0)
+            loop.call_soon_threadsafe(holding.set)
+            release.wait(10)
+
+    holder = asyncio.ensure_future(database_sync_to_async(hold_the_write_lock)())
+    await asyncio.wait_for(holding.wait(), 10)
+    commits = own.commits
+    sending = asyncio.ensure_future(
+        actions.asend_message(conversation_id=conversation.id, sender=citizen, body="锁着也要存", client_id="b1")
+    )
+    await asyncio.sleep(0.2)
+    assert not sending.done() and own.commits == commits  # refused on the loop at once, waiting on the thread
+    release.set()
+    await holder
+    message, created = await sending
+    after, _ = await actions.asend_message(
+        conversation_id=conversation.id, sender=citizen, body="再来一条", client_id="b2"
+    )
+    assert created and after.seq == message.seq + 1
+    assert [row[1] for row in await stored(conversation.id)][-2:] == ["b1", "b2"]
+    assert own.commits == commits + 1  # b2 went through the loop again
