@@ -10,6 +10,8 @@ officers, each about 200 bytes of Chinese. Reported: sender -> other side latenc
 throughput, server memory per open socket (VmRSS of the server processes before and after opening the
 sockets), server CPU, and the audit of the database (lost and duplicated must be 0). Then the same
 clients, sockets and rate against bench/echo (no database, same channel layer), for the ratio of p99s.
+With --rounds R the app and the echo take turns R times; each round's CPU per message and p99 are
+reported side by side, with the median of the rounds' CPU ratios.
 
 Prints progress to stderr and ONE JSON line to stdout. Traffic goes to 127.0.0.0/8 only; every phase is
 bounded in time; every server it starts is stopped on the way out (also on Ctrl-C).
@@ -27,6 +29,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -485,6 +488,22 @@ def read_probes(folder: str, pids: list[int], start: float, end: float) -> list[
     return found
 
 
+def round_summary(measured: dict) -> dict:
+    """One round's figures side by side: the app's and the echo's CPU per message, p99 and throughput."""
+    summary = {}
+    for name, result in measured.items():
+        summary[f"{name}_cpu_ms_per_msg"] = result["server_cpu_ms_per_msg"]
+        summary[f"{name}_p99_ms"] = result["latency"]["p99_ms"]
+        summary[f"{name}_throughput_msg_s"] = result["throughput_msg_s"]
+    summary["app_lost"] = measured["app"]["audit"].get("lost")
+    summary["app_duplicated"] = measured["app"]["audit"].get("duplicated", 0)
+    if "echo" in measured:
+        summary["cpu_ratio_app_to_echo"] = round(
+            measured["app"]["server_cpu_ms_per_msg"] / measured["echo"]["server_cpu_ms_per_msg"], 2
+        )
+    return summary
+
+
 def delivery_span(recorder: Recorder) -> float:
     if not recorder.delivered or not recorder.sent:
         return 0.0
@@ -520,6 +539,9 @@ def main() -> int:
     )
     parser.add_argument("--connect-concurrency", type=int, default=200, help="handshakes in flight per client process")
     parser.add_argument("--no-echo", action="store_true", help="skip the bare echo comparison")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="app and echo take turns this many times (each round reported)"
+    )
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment")
     parser.add_argument(
         "--app",
@@ -628,11 +650,9 @@ def main() -> int:
         started = time.monotonic()
         population = populate(server_env, args.citizens, args.desks, tag)
         say(f"population ready in {time.monotonic() - started:.1f} s")
-        output["app"] = measure(
-            url=url, pids_of=pids_of, population=population, args=args, prefix=prefix, echo=False, database=database
-        )
         if args.url and not args.echo_url:
             args.no_echo = True
+        echo_url, echo_pids = None, None
         if not args.no_echo:
             echo_app = "bench.probe:echo" if args.probe else "bench.echo.asgi:application"
             if args.echo_url:
@@ -645,22 +665,49 @@ def main() -> int:
                 echo_server.env.update(extra_env)
                 stack.enter_context(echo_server)
                 echo_url, echo_pids = echo_server.url, echo_server.pids
-            output["echo"] = measure(
-                url=echo_url,
-                pids_of=echo_pids,
-                population=echo_population(population),
-                args=args,
-                prefix=prefix + "e",
-                echo=True,
-                database=None,
-            )
+        # The app and the echo take turns, --rounds times: the shared cores' speed drifts over minutes,
+        # and a ratio of two neighbouring phases is fairer than one of two phases far apart.
+        rounds = []
+        for number in range(args.rounds):
+            tagged = prefix if args.rounds == 1 else f"{prefix}r{number}-"
+            if args.rounds > 1:
+                say(f"round {number + 1} of {args.rounds}")
+            measured = {
+                "app": measure(
+                    url=url,
+                    pids_of=pids_of,
+                    population=population,
+                    args=args,
+                    prefix=tagged,
+                    echo=False,
+                    database=database,
+                )
+            }
+            if echo_url:
+                measured["echo"] = measure(
+                    url=echo_url,
+                    pids_of=echo_pids,
+                    population=echo_population(population),
+                    args=args,
+                    prefix=tagged + "e",
+                    echo=True,
+                    database=None,
+                )
+            rounds.append(measured)
+        output.update(rounds[0])
+        if echo_url:
             app_p99, echo_p99 = output["app"]["latency"]["p99_ms"], output["echo"]["latency"]["p99_ms"]
             if app_p99 and echo_p99:
                 output["p99_ratio_app_to_echo"] = round(app_p99 / echo_p99, 2)
+        if args.rounds > 1:
+            output["rounds"] = [round_summary(r) for r in rounds]
+            if echo_url:
+                ratios = [r["cpu_ratio_app_to_echo"] for r in output["rounds"]]
+                output["cpu_ratio_app_to_echo_median"] = statistics.median(ratios)
     output["loadavg_at_end"] = loadavg()
     print(json.dumps(output, ensure_ascii=False), flush=True)
-    audit_result = output["app"]["audit"]
-    return 0 if audit_result.get("lost") == 0 and audit_result.get("duplicated", 0) == 0 else 1
+    audits = [r["app"]["audit"] for r in rounds]
+    return 0 if all(a.get("lost") == 0 and a.get("duplicated", 0) == 0 for a in audits) else 1
 
 
 if __name__ == "__main__":

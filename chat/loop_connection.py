@@ -10,9 +10,9 @@ and every message this connection could not store at once, takes the database th
 - PostgreSQL: an asyncio connection (psycopg) per event loop; the loop goes on while the server works.
 - SQLite: a plain sqlite3 connection per event loop, used on the loop itself. There is no server to wait
   for: a write is a few pages appended to the WAL file (no fsync with synchronous=NORMAL). The
-  connection never waits for the write lock (busy timeout 0): while another connection of this or
-  another process writes, the statement fails at once and the message takes the database thread, which
-  waits its turn. Checkpoints, which fsync, are left to the database thread: this connection's automatic
+  connection never blocks on the write lock (busy timeout 0): while another connection of this or
+  another process writes, it tries again a few milliseconds later (the loop goes on meanwhile), and then
+  the message takes the database thread, which waits its turn. Checkpoints, which fsync, are left to the database thread: this connection's automatic
   checkpoint is off, and every CHECKPOINT_EVERY commits it asks the thread for a passive one and stays
   out of the WAL until it is done, so that a steady stream of messages cannot keep the WAL growing.
 """
@@ -34,8 +34,17 @@ _DJANGO_OPTIONS = {"server_side_binding", "isolation_level", "assume_role", "poo
 # about eight pages (35 KB) to the WAL, so this is about SQLite's own automatic interval (1,000 pages).
 # Without checkpoints 2,000 messages left a 70 MB WAL; with them the WAL stays near 4 MB.
 CHECKPOINT_EVERY = 120
-# SQLite's result codes for "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED).
-_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+# SQLite: seconds the loop waits (without blocking) before each new try while another connection holds
+# the write lock; after the last, the message takes the database thread.
+RETRY_PAUSES = (0.001, 0.002, 0.004, 0.008)
+
+
+class _Busy(Exception):
+    """SQLite: another connection holds the write lock (SQLITE_BUSY, SQLITE_LOCKED)."""
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class Duplicate(Exception):
@@ -100,22 +109,35 @@ class _SqliteLoopConnection:
         self.commits = 0
         self.checkpoint: asyncio.Future | None = None
 
-    def transact(self, work):
+    async def transact(self, work):
         """Run work(execute) in one write transaction and commit; return what work returned.
 
-        execute(sql, params) takes Django's %s placeholders and returns the statement's first row.
+        execute(sql, params) takes Django's %s placeholders and returns the statement's first row. While
+        another connection holds the write lock the loop goes on and this tries again a few times, for
+        at most RETRY_PAUSES in all: most writers hold the lock for a millisecond or two, and a message
+        sent to the database thread instead would take the lock there and push the next ones after it.
         """
-        if self.checkpoint is not None and not self.checkpoint.done():
-            # The loop stays out of the WAL until the checkpoint has copied all of it, so that the next
-            # write starts the file from the beginning; meanwhile messages queue on the database thread.
-            raise Unavailable("the database thread is checkpointing the WAL")
+        for pause in (*RETRY_PAUSES, None):
+            if self.checkpoint is not None and not self.checkpoint.done():
+                # The loop stays out of the WAL until the checkpoint has copied all of it, so that the
+                # next write starts the file from the beginning.
+                await asyncio.shield(self.checkpoint)
+            try:
+                return self._transact(work)
+            except _Busy as busy:
+                if pause is None:
+                    raise Unavailable(str(busy)) from busy
+                await asyncio.sleep(pause)
+
+    def _transact(self, work):
         try:
             if self.connection is None:
                 self.connection = _sqlite_connect()
             self.connection.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
-            if getattr(error, "sqlite_errorcode", 0) & 0xFF not in _BUSY:
-                self._close()  # opened afresh next time; a busy database leaves the connection usable
+            if _is_busy(error):
+                raise _Busy(str(error)) from error  # the connection stays usable
+            self._close()  # opened afresh next time
             raise Unavailable(str(error)) from error
         try:
             result = work(self._execute)
@@ -125,7 +147,7 @@ class _SqliteLoopConnection:
             if isinstance(error, sqlite3.IntegrityError):
                 raise Duplicate(str(error)) from error
             if isinstance(error, sqlite3.Error):
-                raise Unavailable(str(error)) from error
+                raise (_Busy if _is_busy(error) else Unavailable)(str(error)) from error
             raise
         self.commits += 1
         if self.commits % CHECKPOINT_EVERY == 0:
@@ -223,13 +245,13 @@ async def fetchone(sql: str, params: list) -> tuple | None:
     return await _loop_connection().fetchone(sql, params)
 
 
-def transact(work):
-    """SQLite: run work(execute) in one write transaction on this event loop's connection, without waiting.
+async def transact(work):
+    """SQLite: run work(execute) in one write transaction on this event loop's connection.
 
-    Raises Duplicate when a unique constraint refused a statement, Unavailable when the database is busy
-    or away; either way the transaction was rolled back.
+    The loop never waits for the disk or the lock. Raises Duplicate when a unique constraint refused a
+    statement, Unavailable when the database stayed busy or is away; either way nothing was stored.
     """
-    return _loop_connection().transact(work)
+    return await _loop_connection().transact(work)
 
 
 async def close_connections() -> None:

@@ -12,6 +12,7 @@ tests/chat/test_message_path.py::test_every_refusal_is_the_same_on_both_ways hol
 
 import contextlib
 import datetime
+import functools
 import logging
 
 from channels.db import database_sync_to_async
@@ -93,12 +94,15 @@ async def asend_message(*, conversation_id: int, sender, body, client_id) -> tup
     except loop_connection.Duplicate:
         return await database_sync_to_async(_resent_message)(conversation_id, sender=sender, client_id=client_id), False
     except loop_connection.Unavailable as error:
+        # Stored nothing (the database stayed busy or is away): the database thread tries both ways.
         logger.debug("the event loop's connection did not store a message (%s); taking the database thread", error)
-        message = None
-    if message is not None:
-        return message, True
+        store = _store
+    else:
+        if message is not None:
+            return message, True
+        store = _store_full_way  # not an established conversation, or a refusal to word
     return await database_sync_to_async(_store_or_find_resend)(
-        _store_full_way, conversation_id, sender=sender, body=body, client_id=client_id
+        store, conversation_id, sender=sender, body=body, client_id=client_id
     )
 
 
@@ -124,7 +128,7 @@ async def _store_fast_way_on_loop(conversation_id: int, *, sender, body: str, cl
     if vendor == "postgresql":
         row = await loop_connection.fetchone(*statements)
     else:
-        row = loop_connection.transact(lambda execute: _run_sqlite_fast_way(execute, statements, conversation_id))
+        row = await loop_connection.transact(lambda execute: _run_sqlite_fast_way(execute, statements, conversation_id))
     if row is None:
         return None
     message = _message_from_row(row, conversation_id, sender=sender, kind=kind, body=body, client_id=client_id, now=now)
@@ -170,15 +174,31 @@ def _fast_way_statements(
     must decide (a first question or answer, closed, someone else's), which also words the refusal.
     Raw SQL because the ORM's update() returns no columns.
     """
+    if sender.is_citizen:
+        kind, who_params = SenderKind.CITIZEN, [sender.id, sender.id]
+    elif sender.is_officer:
+        kind, who_params = SenderKind.OFFICER, [sender.id, sender.id, sender.id]
+    else:
+        return None
+    update_params = [now, conversation_id, Status.CLOSED.value, *who_params]
+    insert_params = [sender.id, kind.value, body, client_id, now]
+    sql = _fast_way_sql(kind, vendor)
+    if vendor == "postgresql":
+        return (sql, update_params + insert_params), kind
+    update, insert = sql
+    return [(update, update_params), (insert, insert_params)], kind
+
+
+@functools.cache
+def _fast_way_sql(kind: str, vendor: str) -> str | tuple[str, str]:
+    """The fast way's SQL for a sender kind (built once): PostgreSQL's one statement, or SQLite's two."""
     table = Conversation._meta.db_table
     # The sender object may be a socket's old copy: the account must still be active in the database
     # (deactivation also ends the sockets, but that event could be lost).
     active = f"EXISTS (SELECT 1 FROM {get_user_model()._meta.db_table} u WHERE u.id = %s AND u.is_active)"
-    if sender.is_citizen:
-        kind = SenderKind.CITIZEN
-        who, who_params = f"citizen_id = %s AND first_question_at IS NOT NULL AND {active}", [sender.id, sender.id]
-    elif sender.is_officer:
-        kind = SenderKind.OFFICER
+    if kind == SenderKind.CITIZEN:
+        who = f"citizen_id = %s AND first_question_at IS NOT NULL AND {active}"
+    else:
         links = Window.officers.field
         who = (
             f"officer_id = %s AND first_response_at IS NOT NULL AND EXISTS ("
@@ -186,27 +206,20 @@ def _fast_way_statements(
             f"ON w.id = link.{links.m2m_column_name()} "
             f"WHERE w.id = {table}.window_id AND link.{links.m2m_reverse_name()} = %s AND w.is_active) AND {active}"
         )
-        who_params = [sender.id, sender.id, sender.id]
-    else:
-        return None
     update = (
         f"UPDATE {table} SET last_seq = last_seq + 1, last_message_at = %s "
         f"WHERE id = %s AND status <> %s AND {who} RETURNING id, last_seq, officer_id, window_id"
     )
-    update_params = [now, conversation_id, Status.CLOSED.value, *who_params]
     insert = (
         f"INSERT INTO {Message._meta.db_table} "
         "(conversation_id, seq, sender_id, sender_kind, body, client_id, created_at) "
     )
-    insert_params = [sender.id, kind.value, body, client_id, now]
     if vendor == "postgresql":
-        sql = (
+        return (
             f"WITH c AS ({update}), m AS ({insert} SELECT id, last_seq, %s, %s, %s, %s, %s FROM c RETURNING id) "
             "SELECT m.id, c.last_seq, c.officer_id, c.window_id FROM m, c"
         )
-        return (sql, update_params + insert_params), kind
-    insert_one = f"{insert} VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id"
-    return [(update, update_params), (insert_one, insert_params)], kind
+    return update, f"{insert} VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id"
 
 
 def _run_sqlite_fast_way(execute, statements, conversation_id: int) -> tuple | None:

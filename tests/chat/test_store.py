@@ -129,8 +129,9 @@ async def test_a_lost_database_connection_costs_no_message():
     connections["default"].vendor != "sqlite", reason="SQLite only: PostgreSQL's writers do not take one lock"
 )
 async def test_while_another_connection_writes_sqlite_the_loop_does_not_wait_and_the_message_is_stored():
-    """The loop's SQLite connection never waits for the write lock: the message takes the database thread,
-    which stores it once the other writer is done, in order; the next message is the loop's again."""
+    """The loop's SQLite connection does not block on the write lock: after a few tries the message takes
+    the database thread, which stores it once the other writer is done, in order; the next message is the
+    loop's again."""
     window, citizen, officer, conversation = await answered_chat()
     own = loop_connection._loop_connection()
     loop = asyncio.get_running_loop()
