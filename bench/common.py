@@ -266,6 +266,7 @@ class Peer:
         resend_after: float = 3.0,
         echo: dict | None = None,
         ping_every: float = 0,
+        seen: dict[int, int] | None = None,
     ):
         # Several URLs: a reconnect tries the next one, as nginx moves on from a dead backend.
         self.base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
@@ -278,7 +279,8 @@ class Peer:
             self.path = "/ws/echo/?groups=" + ",".join(echo["join"])
         self.session = session
         self.recorder = recorder
-        self.seen = {c: 0 for c in conversations}  # highest contiguous seq per conversation
+        # The highest contiguous seq per conversation: what the page already shows when it opens.
+        self.seen = {c: (seen or {}).get(c, 0) for c in conversations}
         self.ahead: dict[int, set[int]] = {c: set() for c in conversations}
         self.pending: dict[str, tuple[int, str]] = {}  # client_id -> (conversation, body), not acked yet
         self.last_sent: dict[str, float] = {}
@@ -485,6 +487,18 @@ def stored_messages(database: str, prefix: str) -> list[tuple]:
             return connection.execute(query, [prefix + "%"]).fetchall()
     with contextlib.closing(sqlite3.connect(database)) as connection:
         return connection.execute(query.replace("%s", "?"), [prefix + "%"]).fetchall()
+
+
+def last_seqs(database: str) -> dict[int, int]:
+    """Return each conversation's last seq in the database (a postgres:// URL or a SQLite path)."""
+    query = "SELECT id, last_seq FROM chat_conversation"
+    if database.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(database) as connection:
+            return dict(connection.execute(query).fetchall())
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        return dict(connection.execute(query).fetchall())
 
 
 def audit(database: str, prefix: str, recorder: Recorder) -> dict:

@@ -45,6 +45,7 @@ from bench.common import (  # noqa: E402
     Recorder,
     audit,
     chinese_body,
+    last_seqs,
     loadavg,
     machine,
     percentiles,
@@ -71,6 +72,7 @@ async def _worker(conn, spec: dict) -> None:
     echo = spec["echo"]
     for n, desk in enumerate(spec["officers"]):
         mine = [c["id"] for c in spec["conversations"] if c["officer"] == desk["index"]]
+        seqs = {c["id"]: c.get("seq", 0) for c in spec["conversations"] if c["officer"] == desk["index"]}
         echo_spec = None
         if echo:
             echo_spec = {
@@ -83,6 +85,7 @@ async def _worker(conn, spec: dict) -> None:
             session=desk["session"],
             recorder=recorder,
             conversations=mine or [0],
+            seen=seqs,
             echo=echo_spec,
             ping_every=spec["desk_ping"],
             local_addr=source_ips[n % len(source_ips)] if source_ips else None,
@@ -100,6 +103,7 @@ async def _worker(conn, spec: dict) -> None:
             session=conversation["session"],
             recorder=recorder,
             conversations=[conversation["id"]],
+            seen={conversation["id"]: conversation.get("seq", 0)},
             echo=echo_spec,
             ping_every=spec["citizen_ping"],
             local_addr=source_ips[(n + len(desks)) % len(source_ips)] if source_ips else None,
@@ -672,6 +676,11 @@ def main() -> int:
             tagged = prefix if args.rounds == 1 else f"{prefix}r{number}-"
             if args.rounds > 1:
                 say(f"round {number + 1} of {args.rounds}")
+            if number and database:
+                # The pages open where the last round left the conversations, as a page that reconnects.
+                seqs = last_seqs(database)
+                for conversation in population["conversations"]:
+                    conversation["seq"] = seqs.get(conversation["id"], 0)
             measured = {
                 "app": measure(
                     url=url,
