@@ -12,9 +12,10 @@ and every message this connection could not store at once, takes the database th
   for: a write is a few pages appended to the WAL file (no fsync with synchronous=NORMAL). The
   connection never blocks on the write lock (busy timeout 0): while another connection of this or
   another process writes, it tries again a few milliseconds later (the loop goes on meanwhile), and then
-  the message takes the database thread, which waits its turn. Checkpoints, which fsync, are left to the database thread: this connection's automatic
-  checkpoint is off, and every CHECKPOINT_EVERY commits it asks the thread for a passive one and stays
-  out of the WAL until it is done, so that a steady stream of messages cannot keep the WAL growing.
+  the message takes the database thread, which waits its turn. Checkpoints, which fsync, are left to
+  the database thread: this connection's automatic checkpoint is off, and every CHECKPOINT_EVERY
+  commits it asks the thread for a passive one and stays out of the WAL until it is done, so that a
+  steady stream of messages cannot keep the WAL growing.
 """
 
 import asyncio
@@ -52,7 +53,11 @@ class Duplicate(Exception):
 
 
 class Unavailable(Exception):
-    """Nothing was stored (the database is busy or away): take the database thread."""
+    """Nothing was stored (the database is away, or busy): take the database thread."""
+
+
+class Busy(Unavailable):
+    """SQLite: nothing was stored because other connections kept the write lock through every try."""
 
 
 class _PostgresLoopConnection:
@@ -126,7 +131,7 @@ class _SqliteLoopConnection:
                 return self._transact(work)
             except _Busy as busy:
                 if pause is None:
-                    raise Unavailable(str(busy)) from busy
+                    raise Busy(str(busy)) from busy
                 await asyncio.sleep(pause)
 
     def _transact(self, work):
@@ -249,7 +254,7 @@ async def transact(work):
     """SQLite: run work(execute) in one write transaction on this event loop's connection.
 
     The loop never waits for the disk or the lock. Raises Duplicate when a unique constraint refused a
-    statement, Unavailable when the database stayed busy or is away; either way nothing was stored.
+    statement, Busy when the database stayed busy, Unavailable when it is away; nothing was stored.
     """
     return await _loop_connection().transact(work)
 

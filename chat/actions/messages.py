@@ -95,7 +95,8 @@ async def asend_message(*, conversation_id: int, sender, body, client_id) -> tup
         return await database_sync_to_async(_resent_message)(conversation_id, sender=sender, client_id=client_id), False
     except loop_connection.Unavailable as error:
         # Stored nothing (the database stayed busy or is away): the database thread tries both ways.
-        logger.debug("the event loop's connection did not store a message (%s); taking the database thread", error)
+        level = logging.DEBUG if isinstance(error, loop_connection.Busy) else logging.WARNING
+        logger.log(level, "the event loop's connection did not store a message (%s); taking the database thread", error)
         store = _store
     else:
         if message is not None:
