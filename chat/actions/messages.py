@@ -116,12 +116,7 @@ async def _store_fast_way_on_loop(conversation_id: int, *, sender, body: str, cl
     now = timezone.now()
     vendor = loop_connection.vendor()
     planned = _fast_way_statements(
-        conversation_id,
-        sender=sender,
-        body=body,
-        client_id=client_id,
-        now=now if vendor == "postgresql" else loop_connection.sqlite_datetime(now),
-        vendor=vendor,
+        conversation_id, sender=sender, body=body, client_id=client_id, now=now, vendor=vendor
     )
     if planned is None:
         return None
@@ -173,8 +168,10 @@ def _fast_way_statements(
     officer, window). On SQLite, which has no such CTE: [update, insert], run in one transaction; the
     INSERT's conversation and seq come first and from the UPDATE's row. No row back means the full way
     must decide (a first question or answer, closed, someone else's), which also words the refusal.
-    Raw SQL because the ORM's update() returns no columns.
+    Raw SQL because the ORM's update() returns no columns; SQLite takes `now` as Django stores it there.
     """
+    if vendor != "postgresql":
+        now = loop_connection.sqlite_datetime(now)
     if sender.is_citizen:
         kind, who_params = SenderKind.CITIZEN, [sender.id, sender.id]
     elif sender.is_officer:
@@ -260,12 +257,7 @@ def _store_fast_way(conversation_id: int, *, sender, body: str, client_id: str) 
     """Store a message in an established conversation on the database thread, or return None."""
     now = timezone.now()
     planned = _fast_way_statements(
-        conversation_id,
-        sender=sender,
-        body=body,
-        client_id=client_id,
-        now=connection.ops.adapt_datetimefield_value(now),
-        vendor=connection.vendor,
+        conversation_id, sender=sender, body=body, client_id=client_id, now=now, vendor=connection.vendor
     )
     if planned is None:
         return None
