@@ -94,16 +94,22 @@ async def asend_message(*, conversation_id: int, sender, body, client_id) -> tup
     except loop_connection.Duplicate:
         return await database_sync_to_async(_resent_message)(conversation_id, sender=sender, client_id=client_id), False
     except loop_connection.Unavailable as error:
-        # Stored nothing (the database stayed busy or is away): the database thread tries both ways.
+        # Not stored, or (a connection lost after its COMMIT) stored without an answer: the database thread
+        # tries both ways, and finds such a message by its client id.
         level = logging.DEBUG if isinstance(error, loop_connection.Busy) else logging.WARNING
         logger.log(level, "the event loop's connection did not store a message (%s); taking the database thread", error)
-        store = _store
-    else:
-        if message is not None:
-            return message, True
-        store = _store_full_way  # not an established conversation, or a refusal to word
+        message, created = await database_sync_to_async(_store_or_find_resend)(
+            _store, conversation_id, sender=sender, body=body, client_id=client_id
+        )
+        if not created:
+            # Perhaps the loop's own, committed but never published: publish it (pages skip a seq they have).
+            send_event_now(audience(message.conversation), "message.new", {"message": message_payload(message)})
+        return message, created
+    if message is not None:
+        return message, True
+    # Not an established conversation, or a refusal to word: the full way decides.
     return await database_sync_to_async(_store_or_find_resend)(
-        store, conversation_id, sender=sender, body=body, client_id=client_id
+        _store_full_way, conversation_id, sender=sender, body=body, client_id=client_id
     )
 
 
@@ -147,7 +153,7 @@ def _store_or_find_resend(store, conversation_id: int, *, sender, body: str, cli
 def _resent_message(conversation_id: int, *, sender, client_id: str) -> Message | None:
     return (
         Message.objects.filter(conversation_id=conversation_id, sender=sender, client_id=client_id)
-        .select_related("sender")
+        .select_related("sender", "conversation")
         .first()
     )
 

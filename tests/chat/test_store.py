@@ -8,10 +8,12 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import connection, connections, transaction
 
 from chat import actions, loop_connection
+from chat.events import conversation_group
 from chat.models import Conversation, Message
 from tests import factories
 
@@ -160,3 +162,30 @@ async def test_while_another_connection_writes_sqlite_the_loop_does_not_wait_and
     assert created and after.seq == message.seq + 1
     assert [row[1] for row in await stored(conversation.id)][-2:] == ["b1", "b2"]
     assert own.commits == commits + 1  # b2 went through the loop again
+
+
+async def test_a_message_committed_by_the_loop_whose_answer_was_lost_is_published_once_stored(monkeypatch):
+    """The loop's connection breaks after its COMMIT: the database thread finds the message by its client id,
+    and it is published all the same (a page skips a seq it already has), not left to the next resume."""
+    window, citizen, officer, conversation = await answered_chat()
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(conversation_group(conversation.id), channel)
+
+    def lost_after_commit(run):
+        async def run_then_break(*args):
+            await run(*args)
+            raise loop_connection.Unavailable("connection lost after COMMIT")
+
+        return run_then_break
+
+    monkeypatch.setattr(loop_connection, "transact", lost_after_commit(loop_connection.transact))
+    monkeypatch.setattr(loop_connection, "fetchone", lost_after_commit(loop_connection.fetchone))
+    message, created = await actions.asend_message(
+        conversation_id=conversation.id, sender=citizen, body="答复收不到了吗？", client_id="lost-1"
+    )
+    assert not created and message.seq == conversation.last_seq + 1
+    assert [row[1] for row in await stored(conversation.id)].count("lost-1") == 1
+    event = await asyncio.wait_for(layer.receive(channel), 5)
+    assert event["type"] == "message.new" and event["message"]["seq"] == message.seq
+    assert event["message"]["body"] == "答复收不到了吗？"
