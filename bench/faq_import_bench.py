@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script: bench/ is on the path, the project is not
+
+from deploy.processes import Daphne, free_port  # noqa: E402
+
 PY = sys.executable
 CITIZENS = ["13800000001", "13800000002", "13800000003"]
 PASSWORD = "zwt-demo-2026"
@@ -63,12 +67,6 @@ def env(db: str) -> dict:
 def manage(db: str, *args: str) -> str:
     done = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env(db), capture_output=True, text=True, check=True)
     return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def login_once(base: str, phone: str) -> tuple[int, float]:
@@ -123,22 +121,11 @@ def main() -> None:
                 ]
             )
 
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(PY).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-        cwd=ROOT,
-        env=env(args.db),
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.environ.get("SERVER_LOG", os.devnull), "w"),
-    )
-    base = f"http://127.0.0.1:{port}"
+    # Its log: faq-import-daphne.log beside the database.
+    server = Daphne(Path(args.db).parent, free_port(), env(args.db), behind_proxy=False, name="faq-import-daphne")
+    server.start(timeout=120)
+    base = server.url
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/", timeout=2)
-                break
-            except Exception:
-                time.sleep(0.3)
         results: list[tuple[int, float]] = []
         stop = threading.Event()
 
@@ -183,8 +170,7 @@ def main() -> None:
             )
         )
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
 
 
 if __name__ == "__main__":

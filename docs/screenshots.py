@@ -9,26 +9,22 @@ way out. Prints one line per image.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script: docs/ is on the path, the project is not
+
+from deploy.processes import Daphne, free_port  # noqa: E402
+
 PY = sys.executable
 OUT = ROOT / "docs" / "img"
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
 PASSWORD = "zwt-demo-2026"
 CITIZEN, OFFICER = "13800000002", "gongan_jiaoguan"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:
@@ -39,23 +35,11 @@ def main() -> None:
     for step in (["migrate", "--noinput"], ["seed_demo"]):
         print(f"==> manage.py {' '.join(step)}", flush=True)
         subprocess.run([PY, "manage.py", *step], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(Path(PY).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = Daphne(workdir, free_port(), env, behind_proxy=False, name="screenshots-daphne")
+    server.start(timeout=120)
+    base = server.url
     OUT.mkdir(parents=True, exist_ok=True)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(
                 executable_path=shutil.which("chromium") or shutil.which("chromium-browser"),
@@ -112,8 +96,7 @@ def main() -> None:
             shot(desk, "home-desktop")
             chromium.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
